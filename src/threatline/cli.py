@@ -1,0 +1,295 @@
+"""Command line: parse arguments, call the use cases, render with rich. No logic here."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections import Counter
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from threatline import __version__, service
+from threatline.formats.knowledge_packs import load_knowledge, load_knowledge_with_sources
+from threatline.formats.markdown import CATEGORY_LABELS
+from threatline.formats.yamlio import atomic_write
+from threatline.model.diagnostics import Diagnostic, InputError
+from threatline.model.threatmodel import SEVERITY_ORDER
+
+app = typer.Typer(
+    name="threatline",
+    help="Turn an architecture description into a reviewed, versioned STRIDE threat model.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+rules_app = typer.Typer(help="List and check threat rule packs.", no_args_is_help=True)
+controls_app = typer.Typer(help="The controls catalogue.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(controls_app, name="controls")
+
+out = Console()
+err = Console(stderr=True)
+_state = {"debug": False}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+RulesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", help="A directory of your own rule packs (repeatable).", show_default=False),
+]
+ControlsOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--controls", help="Your own controls catalogue file (repeatable).", show_default=False),
+]
+
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
+
+
+def _print_diagnostics(diags: list[Diagnostic]) -> None:
+    for d in diags:
+        style = "red" if d.severity == "error" else "yellow"
+        err.print(d.render(), style=style, markup=False, highlight=False)
+
+
+def handle_errors(func: F) -> F:
+    """Bad input ends with located messages and exit code 2, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            _print_diagnostics(exc.diagnostics)
+            errors = sum(1 for d in exc.diagnostics if d.severity == "error")
+            err.print(f"{errors} error(s); nothing was written.", style="red")
+            raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except OSError as exc:
+            if _state["debug"]:
+                raise
+            err.print(f"error: {exc.strerror or exc}: {exc.filename or ''}", style="red", markup=False)
+            raise typer.Exit(2) from None
+        except Exception as exc:
+            if _state["debug"]:
+                raise
+            err.print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)",
+                      style="red", markup=False)
+            raise typer.Exit(3) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"threatline {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+# ---------------------------------------------------------------- init
+
+
+@app.command()
+@handle_errors
+def init(
+    directory: Annotated[Path | None, typer.Argument(help="Where to write architecture.yaml (default examples/NAME/).")] = None,
+    example: Annotated[str, typer.Option("--example", "-e", help="Bundled example to start from.")] = "payments",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a bundled example architecture to start from.
+
+    Example: [bold]threatline init --example payments[/bold]  (writes examples/payments/architecture.yaml)
+    """
+    text = service.read_example(example)
+    target_dir = directory if directory is not None else Path("examples") / example
+    target = target_dir / "architecture.yaml"
+    if target.exists() and not force:
+        raise InputError([Diagnostic(file=str(target), message="already exists", hint="use --force to overwrite")])
+    atomic_write(target, text)
+    out.print(f"wrote {target}")
+    out.print(f"next: threatline draft {target}")
+
+
+# ---------------------------------------------------------------- validate
+
+
+@app.command()
+@handle_errors
+def validate(
+    architecture: Annotated[Path, typer.Argument(help="Architecture YAML file.")],
+    rules: RulesOpt = None,
+    controls: ControlsOpt = None,
+) -> None:
+    """Check an architecture file against the format; exit 2 with located errors.
+
+    Example: [bold]threatline validate architecture.yaml[/bold]
+    """
+    knowledge = load_knowledge(rules, controls)
+    arch, warnings = service.validate_file(architecture, knowledge)
+    _print_diagnostics(warnings)
+    out.print(
+        f"ok: {len(arch.components)} components, {len(arch.flows)} flows, {len(arch.zones)} zones, "
+        f"{len(arch.data)} data assets, {len(arch.baseline)} baseline controls"
+        + (f" ({len(warnings)} warning(s))" if warnings else "")
+    )
+
+
+# ---------------------------------------------------------------- draft
+
+
+class DraftFormat(StrEnum):
+    files = "files"
+    json = "json"
+    yaml = "yaml"
+    markdown = "markdown"
+
+
+@app.command()
+@handle_errors
+def draft(
+    architecture: Annotated[Path, typer.Argument(help="Architecture YAML file.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Directory for threatmodel.yaml and threatmodel.md (default: beside the architecture).")] = None,
+    fmt: Annotated[DraftFormat, typer.Option("--format", "-f", help="'files' writes threatmodel.yaml + .md; json/yaml/markdown print to stdout and write nothing.")] = DraftFormat.files,
+    rules: RulesOpt = None,
+    controls: ControlsOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table, just the summary line.")] = False,
+) -> None:
+    """Draft a STRIDE threat model from an architecture file (offline rule engine).
+
+    Example: [bold]threatline draft examples/payments/architecture.yaml[/bold]
+    Example: [bold]threatline draft architecture.yaml --format json > threatmodel.json[/bold]
+    """
+    result = service.draft_file(architecture, rules, controls)
+    if fmt is not DraftFormat.files:
+        _print_diagnostics(result.warnings)
+        sys.stdout.write(service.OUTPUTS[fmt.value].render(result.model, result.arch))
+        return
+    _print_diagnostics(result.warnings)
+    written = service.write_outputs(result, output if output is not None else architecture.parent)
+    model = result.model
+    if not quiet:
+        _threat_table(model, {c.id: c.label for c in result.arch.components} | {f.id: f.label for f in result.arch.flows} | {z.id: z.label for z in result.arch.zones})
+    sev = Counter(t.severity for t in model.threats)
+    cats = {t.category.value for t in model.threats}
+    mitigated = sum(1 for t in model.threats if t.coverage == "mitigated")
+    out.print(
+        f"{len(model.threats)} threats ("
+        + ", ".join(f"{sev[s]} {s}" for s in reversed(SEVERITY_ORDER))
+        + f") in {len(cats)}/6 STRIDE categories; {mitigated} mitigated by controls in place"
+    )
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+def _threat_table(model: Any, names: dict[str, str]) -> None:
+    table = Table(title=f"Threat model: {model.system}", show_lines=False, expand=False)
+    table.add_column("Id", style="dim", no_wrap=True)
+    table.add_column("Element")
+    table.add_column("Category")
+    table.add_column("Threat")
+    table.add_column("Severity")
+    table.add_column("Current")
+    for t in sorted(model.threats, key=lambda t: (-SEVERITY_ORDER.index(t.severity), t.target, t.category.value)):
+        table.add_row(
+            t.id,
+            names.get(t.target, t.target),
+            CATEGORY_LABELS[t.category.value],
+            t.title,
+            f"[{SEVERITY_STYLE[t.severity]}]{t.severity}[/]",
+            ", ".join(t.current_mitigations) or "-",
+        )
+    out.print(table)
+
+
+# ---------------------------------------------------------------- rules
+
+
+@rules_app.command("list")
+@handle_errors
+def rules_list(
+    rules: RulesOpt = None,
+    controls: ControlsOpt = None,
+    category: Annotated[str | None, typer.Option(help="Only this STRIDE category.")] = None,
+) -> None:
+    """List every rule with its pack, category and what it applies to.
+
+    Example: [bold]threatline rules list --rules ./our-rules[/bold]
+    """
+    knowledge, loaded = load_knowledge_with_sources(rules, controls)
+    table = Table(title=f"{len(loaded)} rules")
+    for col in ("Id", "Pack", "Category", "Applies to", "Title"):
+        table.add_column(col)
+    for lr in sorted(loaded, key=lambda lr: lr.rule.id):
+        r = lr.rule
+        if category and r.category.value != category:
+            continue
+        table.add_row(r.id, r.pack, r.category.value, r.applies_to, r.title)
+    out.print(table)
+
+
+@rules_app.command("check")
+@handle_errors
+def rules_check(
+    directory: Annotated[Path | None, typer.Argument(help="Rule pack directory (default: the bundled packs).")] = None,
+    controls: ControlsOpt = None,
+) -> None:
+    """Validate rule packs against the schema and run each rule's fixtures.
+
+    Example: [bold]threatline rules check ./our-rules[/bold]
+    """
+    results = service.check_rules([directory] if directory else [], controls, bundled_only=directory is None)
+    failed = [r for r in results if not r.ok]
+    without = [r for r in results if r.ok and r.messages]
+    for r in failed:
+        out.print(f"[red]FAIL[/red] {r.rule_id} ({r.file})")
+        for m in r.messages:
+            out.print(f"     {m}", markup=False)
+    for r in without:
+        out.print(f"[yellow]note[/yellow] {r.rule_id}: {', '.join(r.messages)}")
+    out.print(f"{len(results) - len(failed)} of {len(results)} rules pass")
+    if failed:
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- controls
+
+
+@controls_app.command("list")
+@handle_errors
+def controls_list(controls: ControlsOpt = None) -> None:
+    """List the controls catalogue (ids usable in 'controls:' and 'baseline:').
+
+    Example: [bold]threatline controls list[/bold]
+    """
+    knowledge = load_knowledge(None, controls)
+    table = Table(title=f"{len(knowledge.controls)} controls")
+    for col in ("Id", "Name", "Mitigates", "Effort (days)", "Latency", "Ops"):
+        table.add_column(col)
+    for c in sorted(knowledge.controls.values(), key=lambda c: c.id):
+        table.add_row(
+            c.id, c.name, ", ".join(m.value for m in c.mitigates),
+            f"{c.cost.effort_days[0]:g}-{c.cost.effort_days[1]:g}", c.cost.latency, c.cost.ops,
+        )
+    out.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""The declarative condition language of rules (no eval, no code in rules).
+
+A condition is YAML data:
+
+    all: [cond, ...]          every one holds
+    any: [cond, ...]          at least one holds
+    not: cond                 it does not hold
+    <fact>: <matcher>         a test on one fact of the element
+
+A mapping with several keys holds when every key holds. A matcher is either a
+plain value (equality; for a list fact: the list contains it) or a mapping of
+operators: eq, ne, in, not_in, any, all, none, contains, contains_any, gt, gte,
+lt, lte, below, above, exists. Ordered facts (trust, classification) compare by
+their scale, e.g. ``zone.trust: {lte: partner}`` or
+``source.zone.trust: {below: target.zone.trust}``.
+
+Conditions are compiled once into closures; compiling checks every fact name
+and operator, so a typo in a rule pack is an error at load time.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from threatline.model.architecture import CLASSIFICATION_ORDER, TRUST_ORDER
+
+Facts = Mapping[str, Any]
+Predicate = Callable[[Facts], bool]
+
+SCALES: dict[str, list[str]] = {"trust": TRUST_ORDER, "classification": CLASSIFICATION_ORDER}
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    kind: str  # "str" | "bool" | "int" | "list" | "trust" | "classification" | "any"
+    doc: str
+
+
+class ConditionError(ValueError):
+    def __init__(self, path: str, message: str):
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+OPERATORS = {
+    "eq", "ne", "in", "not_in", "any", "all", "none", "contains", "contains_any",
+    "gt", "gte", "lt", "lte", "below", "above", "exists",
+}
+
+
+def _rank(scale: list[str], value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        return scale.index(str(value))
+    except ValueError:
+        return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    return [value]
+
+
+class Compiler:
+    """Compiles conditions against a vocabulary of facts (one per element kind)."""
+
+    def __init__(self, vocabulary: Mapping[str, FactSpec], open_prefixes: Iterable[str] = ()):
+        self.vocabulary = vocabulary
+        self.open_prefixes = tuple(open_prefixes)
+
+    def spec(self, fact: str, path: str) -> FactSpec:
+        if fact in self.vocabulary:
+            return self.vocabulary[fact]
+        for prefix in self.open_prefixes:
+            if fact.startswith(prefix) and len(fact) > len(prefix):
+                return FactSpec("any", "free-form property")
+        close = difflib.get_close_matches(fact, list(self.vocabulary), n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ConditionError(path, f"unknown fact '{fact}'{hint}")
+
+    def compile(self, cond: Any, path: str = "when") -> Predicate:
+        if isinstance(cond, list):
+            return self._all([self.compile(c, f"{path}[{i}]") for i, c in enumerate(cond)])
+        if not isinstance(cond, dict) or not cond:
+            raise ConditionError(path, "a condition is a non-empty mapping")
+        parts: list[Predicate] = []
+        for key, value in cond.items():
+            sub = f"{path}.{key}"
+            if key == "all":
+                parts.append(self._all([self.compile(c, f"{sub}[{i}]") for i, c in enumerate(_seq(value, sub))]))
+            elif key == "any":
+                preds = [self.compile(c, f"{sub}[{i}]") for i, c in enumerate(_seq(value, sub))]
+                parts.append(lambda f, preds=preds: any(p(f) for p in preds))
+            elif key == "not":
+                inner = self.compile(value, sub)
+                parts.append(lambda f, inner=inner: not inner(f))
+            else:
+                parts.append(self._fact(str(key), value, sub))
+        return self._all(parts)
+
+    @staticmethod
+    def _all(preds: list[Predicate]) -> Predicate:
+        if len(preds) == 1:
+            return preds[0]
+        return lambda f: all(p(f) for p in preds)
+
+    def _fact(self, fact: str, matcher: Any, path: str) -> Predicate:
+        spec = self.spec(fact, path)
+        if not isinstance(matcher, dict):
+            return self._op(fact, spec, "eq", matcher, path)
+        if not matcher:
+            raise ConditionError(path, "empty matcher")
+        preds = []
+        for op, operand in matcher.items():
+            if op not in OPERATORS:
+                close = difflib.get_close_matches(str(op), sorted(OPERATORS), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ConditionError(f"{path}.{op}", f"unknown operator '{op}'{hint}")
+            preds.append(self._op(fact, spec, str(op), operand, f"{path}.{op}"))
+        return self._all(preds)
+
+    def _check_level(self, spec: FactSpec, value: Any, path: str) -> None:
+        scale = SCALES.get(spec.kind)
+        if scale is not None:
+            for v in _as_list(value):
+                if str(v) not in scale:
+                    raise ConditionError(path, f"'{v}' is not a {spec.kind} level ({', '.join(scale)})")
+
+    def _op(self, fact: str, spec: FactSpec, op: str, operand: Any, path: str) -> Predicate:
+        scale = SCALES.get(spec.kind)
+        is_list = spec.kind == "list"
+
+        if op == "exists":
+            want = bool(operand)
+            return lambda f: (_present(f.get(fact))) == want
+        if op in ("below", "above"):
+            other = str(operand)
+            other_spec = self.spec(other, path)
+            if scale is None or other_spec.kind != spec.kind:
+                raise ConditionError(path, f"'{op}' compares two {spec.kind if scale else 'ordered'} facts of the same scale")
+            sign = -1 if op == "below" else 1
+
+            def compare(f: Facts) -> bool:
+                a, b = _rank(scale, f.get(fact)), _rank(scale, f.get(other))
+                if a is None or b is None:
+                    return False
+                return (a - b) * sign > 0
+
+            return compare
+        if op in ("gt", "gte", "lt", "lte"):
+            if scale is not None:
+                self._check_level(spec, operand, path)
+                ref = scale.index(str(operand))
+
+                def key(v: Any) -> int | None:
+                    return _rank(scale, v)
+            elif spec.kind in ("int", "any"):
+                if not isinstance(operand, (int, float)):
+                    raise ConditionError(path, f"'{op}' needs a number for fact '{fact}'")
+                ref = operand
+
+                def key(v: Any) -> Any:
+                    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+            else:
+                raise ConditionError(path, f"'{op}' does not apply to {spec.kind} fact '{fact}'")
+            cmp = {
+                "gt": lambda a: a > ref, "gte": lambda a: a >= ref,
+                "lt": lambda a: a < ref, "lte": lambda a: a <= ref,
+            }[op]
+
+            def ordered(f: Facts) -> bool:
+                k = key(f.get(fact))
+                return k is not None and cmp(k)
+
+            return ordered
+        if op in ("in", "not_in", "any", "all", "none", "contains_any"):
+            if not isinstance(operand, list):
+                raise ConditionError(path, f"'{op}' takes a list")
+            self._check_level(spec, operand, path)
+            wanted = frozenset(_norm(v) for v in operand)
+            if op == "contains_any":
+                needles = [str(v).lower() for v in operand]
+                return lambda f: any(n in _text(f.get(fact)) for n in needles)
+            if op == "all":
+                return lambda f: wanted <= frozenset(_norm(v) for v in _as_list(f.get(fact)))
+            if op in ("in", "any"):
+                if is_list or spec.kind == "any":
+                    return lambda f: not wanted.isdisjoint(_norm(v) for v in _as_list(f.get(fact)))
+                return lambda f: _norm(f.get(fact)) in wanted
+            # not_in / none
+            if is_list or spec.kind == "any":
+                return lambda f: wanted.isdisjoint(_norm(v) for v in _as_list(f.get(fact)))
+            return lambda f: _norm(f.get(fact)) not in wanted
+        if op == "contains":
+            needle = str(operand).lower()
+            if is_list:
+                return lambda f: needle in (_norm(v) for v in _as_list(f.get(fact)))
+            return lambda f: needle in _text(f.get(fact))
+        # eq / ne
+        self._check_level(spec, operand, path)
+        value = _norm(operand)
+        if is_list:
+            pred: Predicate = lambda f: value in (_norm(v) for v in _as_list(f.get(fact)))  # noqa: E731
+        else:
+            pred = lambda f: _norm(f.get(fact)) == value  # noqa: E731
+        if op == "ne":
+            return lambda f: not pred(f)
+        return pred
+
+
+def _seq(value: Any, path: str) -> list[Any]:
+    if not isinstance(value, list) or not value:
+        raise ConditionError(path, "takes a non-empty list of conditions")
+    return value
+
+
+def _present(value: Any) -> bool:
+    if value is None or value is False:
+        return False
+    if isinstance(value, (list, tuple, set, frozenset, str, dict)):
+        return len(value) > 0
+    return True
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return value
+    return str(value).lower()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(v).lower() for v in value)
+    return str(value).lower()

@@ -1,0 +1,236 @@
+"""The draft: run every rule over every component, flow and zone; score; group.
+
+One threat per (rule, target): a rule that matches a component once yields one
+threat naming all the data at stake, never one per data asset. Ids hash the rule
+and the target (plus both endpoints for flows), never a position, so the same
+input always gives the same ids and unrelated edits leave them alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from threatline import __version__
+from threatline.engine import scoring
+from threatline.engine.facts import AppliedControl, ArchitectureView, ElementFacts
+from threatline.engine.knowledge import TEMPLATE_PATTERN, Control, Rule
+from threatline.model.architecture import Architecture, StrideCategory
+from threatline.model.threatmodel import (
+    ArchitectureRef,
+    CurrentMitigation,
+    Generator,
+    Mitigation,
+    Threat,
+    ThreatModel,
+)
+
+CATEGORY_ORDER = [c.value for c in StrideCategory]
+
+
+@dataclass
+class Knowledge:
+    """Validated, compiled rules and controls, ready to draft with."""
+
+    rules: list[Rule]
+    controls: dict[str, Control]
+    aliases: dict[str, str] = field(default_factory=dict)
+    packs: list[str] = field(default_factory=list)
+
+    def control_ids(self) -> set[str]:
+        return set(self.controls) | set(self.aliases)
+
+    def implied(self) -> dict[str, dict]:
+        return {cid: c.compiled_implied for cid, c in self.controls.items() if c.compiled_implied}
+
+
+def stable_id(prefix: str, *parts: str, length: int = 10) -> str:
+    digest = hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
+    return f"{prefix}-{digest[:length]}"
+
+
+def render(template: str, variables: dict[str, str]) -> str:
+    text = TEMPLATE_PATTERN.sub(lambda m: variables.get(m.group(1), m.group(0)), template)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _placement(rule_at: str, ef: ElementFacts, view: ArchitectureView) -> tuple[str, str]:
+    if ef.kind == "flow":
+        source, _, target = ef.elements
+        if rule_at == "source":
+            return source, "component"
+        if rule_at == "target":
+            return target, "component"
+        if rule_at == "zone":
+            return view.components[target].zone, "zone"
+        return ef.id, "flow"
+    if ef.kind == "component" and rule_at == "zone":
+        return view.components[ef.id].zone, "zone"
+    return ef.id, ef.kind
+
+
+def _custom_controls(arch: Architecture) -> dict[str, set[str]]:
+    return {c.id: {m.value for m in c.mitigates} for c in arch.controls}
+
+
+def draft(
+    arch: Architecture, knowledge: Knowledge, source_file: str = "", source_sha256: str = ""
+) -> ThreatModel:
+    view = ArchitectureView(arch, knowledge.implied(), knowledge.aliases)
+    custom = _custom_controls(arch)
+    zone_names = {z.id: z.label for z in arch.zones}
+
+    elements: list[ElementFacts] = [view.component(c.id) for c in arch.components]
+    elements += [view.flow(f) for f in arch.flows]
+    elements += [view.zone(z) for z in arch.zones]
+
+    by_kind: dict[str, list[Rule]] = {"component": [], "flow": [], "zone": []}
+    for rule in knowledge.rules:
+        by_kind[rule.applies_to].append(rule)
+
+    threats: dict[str, Threat] = {}
+    fired: dict[tuple[str, str], str] = {}  # (rule id, element id) -> threat id
+    mitigations: dict[str, Mitigation] = {}
+
+    for ef in elements:
+        etype = ef.facts.get("type")
+        for rule in by_kind[ef.kind]:
+            if rule.type_filter is not None and etype not in rule.type_filter:
+                continue
+            assert rule.predicate is not None
+            if not rule.predicate(ef.facts):
+                continue
+            threat = _make_threat(rule, ef, view, knowledge, custom, zone_names)
+            threats[threat.id] = threat
+            fired[(rule.id, ef.id)] = threat.id
+
+    # A specific rule that fires on an element retires the generic one it supersedes.
+    for rule in knowledge.rules:
+        for weaker in rule.supersedes:
+            for (rid, eid), _tid in list(fired.items()):
+                if rid == rule.id and (weaker, eid) in fired:
+                    threats.pop(fired.pop((weaker, eid)), None)
+
+    rules = {r.id: r for r in knowledge.rules}
+    facts_by_key = {(ef.kind, ef.id): ef for ef in elements}
+    for threat in threats.values():
+        rule = rules[threat.rule or ""]
+        if threat.coverage == "mitigated":
+            continue
+        present = set(threat.current_mitigations)
+        for ab in rule.addressed_by:
+            cid = knowledge.aliases.get(ab.control, ab.control)
+            if cid in present:
+                continue
+            placement, pkind = _placement(ab.at, facts_by_key[(threat.target_kind, threat.target)], view)
+            mid = stable_id("M", cid, placement)
+            m = mitigations.get(mid)
+            if m is None:
+                control = knowledge.controls.get(cid)
+                m = Mitigation(
+                    id=mid, control=cid, name=control.name if control else cid,
+                    placement=placement, placement_kind=pkind,  # type: ignore[arg-type]
+                )
+                mitigations[mid] = m
+            m.threats.append(threat.id)
+            threat.proposed_mitigations.append(mid)
+
+    ordered = sorted(
+        threats.values(),
+        key=lambda t: (t.target_kind != "component", t.target, CATEGORY_ORDER.index(t.category.value), t.rule or "", t.id),
+    )
+    for m in mitigations.values():
+        m.threats.sort()
+    return ThreatModel(
+        system=arch.system.name,
+        generator=Generator(version=__version__, scoring_model=scoring.SCORING_MODEL, rule_packs=knowledge.packs),
+        architecture=ArchitectureRef(file=source_file, sha256=source_sha256),
+        threats=ordered,
+        mitigations=sorted(mitigations.values(), key=lambda m: (m.placement, m.control)),
+    )
+
+
+def _addressing(
+    rule: Rule, ef: ElementFacts, knowledge: Knowledge, custom: dict[str, set[str]]
+) -> list[tuple[AppliedControl, bool]]:
+    """Controls in effect on the element that address this rule, with 'partial'."""
+    found: list[tuple[AppliedControl, bool]] = []
+    wanted = {knowledge.aliases.get(ab.control, ab.control): ab.partial for ab in rule.addressed_by}
+    for cid, applied in sorted(ef.controls.items()):
+        if cid in wanted:
+            found.append((applied, wanted[cid]))
+        elif cid in custom and rule.category.value in custom[cid]:
+            found.append((applied, True))
+    return found
+
+
+def _make_threat(
+    rule: Rule,
+    ef: ElementFacts,
+    view: ArchitectureView,
+    knowledge: Knowledge,
+    custom: dict[str, set[str]],
+    zone_names: dict[str, str],
+) -> Threat:
+    if ef.kind == "flow":
+        source, flow_id, target = ef.elements
+        tid = stable_id("T", rule.id, "flow", flow_id, source, target)
+    else:
+        tid = stable_id("T", rule.id, ef.kind, ef.id)
+    category = rule.category.value
+    lk = scoring.likelihood(rule.likelihood, rule.likelihood_reason, ef.kind, category, ef.facts, zone_names)
+    assets = [view.data[d] for d in ef.data]
+    im = scoring.impact(
+        category, rule.impact.dimension, rule.impact.base, rule.impact.min, rule.impact.reason, assets, ef.facts
+    )
+    inherent = scoring.figure(lk.value, im.value)
+    present = _addressing(rule, ef, knowledge, custom)
+    l_now, i_now = lk.value, im.value
+    notes: list[str] = []
+    details: list[CurrentMitigation] = []
+    for applied, partial in present:
+        control = knowledge.controls.get(applied.control)
+        steps_l = control.effect.likelihood if control else 1
+        steps_i = control.effect.impact if control else 0
+        if partial:
+            steps_l = max(1, steps_l - 1) if steps_l else 0
+            steps_i = max(0, steps_i - 1)
+        l_now, i_now = scoring.clamp(l_now - steps_l), scoring.clamp(i_now - steps_i)
+        notes.append(applied.control + (" (partial)" if partial else ""))
+        details.append(CurrentMitigation(control=applied.control, via=applied.via, note=applied.note, partial=partial))
+    current = scoring.figure(l_now, i_now)
+    if any(not p for _, p in present):
+        coverage = "mitigated"
+    elif present:
+        coverage = "partial"
+    else:
+        coverage = "open"
+    return Threat(
+        id=tid,
+        target=ef.id,
+        target_kind=ef.kind,  # type: ignore[arg-type]
+        category=rule.category,
+        title=render(rule.title, ef.variables),
+        description=render(rule.description, ef.variables),
+        severity=current.severity,
+        source=f"rule:{rule.id}",
+        rule=rule.id,
+        elements=list(ef.elements),
+        data=sorted(ef.data),
+        likelihood=lk,
+        impact=im,
+        inherent=inherent,
+        current=current,
+        severity_reason=scoring.explain(lk, im, inherent, current, notes),
+        coverage=coverage,  # type: ignore[arg-type]
+        current_mitigations=[d.control for d in details],
+        mitigation_details=details,
+        cwe=list(rule.cwe),
+        capec=list(rule.capec),
+    )
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))

@@ -1,0 +1,458 @@
+"""Facts about each element, the vocabulary rule conditions and templates use.
+
+`ArchitectureView` indexes an Architecture once (zones, flows in and out,
+baseline selectors) and derives a flat mapping of facts per component, flow and
+zone. Conditions read these facts; nothing else of the architecture is visible
+to a rule, which keeps rules declarative and their vocabulary documented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from threatline.engine.conditions import FactSpec
+from threatline.model.architecture import (
+    CLASSIFICATION_ORDER,
+    TRUST_ORDER,
+    Architecture,
+    BaselineControl,
+    Component,
+    DataAsset,
+    Flow,
+    Zone,
+)
+
+_ENDPOINT_FACTS: dict[str, FactSpec] = {
+    "id": FactSpec("str", "component id"),
+    "type": FactSpec("str", "component type"),
+    "tech": FactSpec("str", "free-text technology, lower-cased"),
+    "zone.id": FactSpec("str", "zone id"),
+    "zone.trust": FactSpec("trust", "trust level of its zone"),
+    "internet_facing": FactSpec("bool", "reachable from the internet"),
+    "exposure": FactSpec("trust", "lowest trust of any zone that can send to it"),
+    "controls": FactSpec("list", "controls in effect on it"),
+    "stores.classification": FactSpec("classification", "highest classification stored"),
+    "stores.tags": FactSpec("list", "tags of data stored"),
+}
+
+COMPONENT_FACTS: dict[str, FactSpec] = {
+    **_ENDPOINT_FACTS,
+    "name": FactSpec("str", "display name"),
+    "description": FactSpec("str", "free text, lower-cased"),
+    "zone.parent": FactSpec("str", "parent zone id"),
+    "stores.count": FactSpec("int", "number of data assets stored"),
+    "data.classification": FactSpec("classification", "highest classification stored or carried in/out"),
+    "data.tags": FactSpec("list", "tags of data stored or carried"),
+    "data.count": FactSpec("int", "number of data assets at stake"),
+    "inbound.count": FactSpec("int", "flows into it"),
+    "inbound.protocols": FactSpec("list", "protocols of flows into it"),
+    "inbound.authentication": FactSpec("list", "authentication of flows into it"),
+    "inbound.unauthenticated": FactSpec("bool", "some flow into it has authentication none"),
+    "inbound.unencrypted": FactSpec("bool", "some flow into it is unencrypted"),
+    "inbound.from_types": FactSpec("list", "types of components sending to it"),
+    "inbound.from_trust": FactSpec("trust", "lowest trust of a zone sending to it"),
+    "inbound.crossing": FactSpec("bool", "some flow into it comes from a zone of lower trust"),
+    "inbound.data.tags": FactSpec("list", "tags of data carried into it"),
+    "inbound.data.classification": FactSpec("classification", "highest classification carried into it"),
+    "outbound.count": FactSpec("int", "flows out of it"),
+    "outbound.protocols": FactSpec("list", "protocols of flows out of it"),
+    "outbound.to_types": FactSpec("list", "types of components it sends to"),
+    "outbound.to_trust": FactSpec("trust", "lowest trust of a zone it sends to"),
+    "outbound.unencrypted": FactSpec("bool", "some flow out of it is unencrypted"),
+    "outbound.crossing": FactSpec("bool", "some flow out of it goes to a zone of lower trust"),
+    "outbound.data.tags": FactSpec("list", "tags of data it sends"),
+    "outbound.data.classification": FactSpec("classification", "highest classification it sends"),
+}
+
+FLOW_FACTS: dict[str, FactSpec] = {
+    "id": FactSpec("str", "flow id"),
+    "name": FactSpec("str", "display name"),
+    "protocol": FactSpec("str", "protocol"),
+    "encrypted": FactSpec("bool", "encrypted in transit (explicit, or from the protocol)"),
+    "authentication": FactSpec("str", "how the sender authenticates"),
+    "bidirectional": FactSpec("bool", "responses carry data back"),
+    "description": FactSpec("str", "free text, lower-cased"),
+    "data.classification": FactSpec("classification", "highest classification carried"),
+    "data.tags": FactSpec("list", "tags of data carried"),
+    "data.count": FactSpec("int", "number of data assets carried"),
+    "controls": FactSpec("list", "controls in effect on the flow (its own, its target's, baseline, implied)"),
+    "crossing": FactSpec("bool", "source and target are in different zones"),
+    "crossing.inbound": FactSpec("bool", "goes from lower to higher trust"),
+    "crossing.outbound": FactSpec("bool", "goes from higher to lower trust"),
+    **{f"source.{k}": v for k, v in _ENDPOINT_FACTS.items()},
+    **{f"target.{k}": v for k, v in _ENDPOINT_FACTS.items()},
+}
+
+ZONE_FACTS: dict[str, FactSpec] = {
+    "id": FactSpec("str", "zone id"),
+    "trust": FactSpec("trust", "trust level"),
+    "parent": FactSpec("str", "parent zone id"),
+    "parent.trust": FactSpec("trust", "trust of the parent zone"),
+    "components.count": FactSpec("int", "components in the zone (nested zones included)"),
+    "components.types": FactSpec("list", "types of those components"),
+    "stores.classification": FactSpec("classification", "highest classification stored in the zone"),
+    "stores.tags": FactSpec("list", "tags of data stored in the zone"),
+    "inbound.count": FactSpec("int", "flows entering the zone from another zone"),
+    "inbound.from_trust": FactSpec("trust", "lowest trust of a zone sending into it"),
+    "controls": FactSpec("list", "baseline controls applying to the zone"),
+}
+
+OPEN_PREFIXES = {
+    "component": ["properties."],
+    "flow": ["properties.", "source.properties.", "target.properties."],
+    "zone": [],
+}
+
+TEMPLATE_VARIABLES: dict[str, frozenset[str]] = {
+    "component": frozenset({
+        "component.id", "component.name", "component.type", "component.tech", "zone.name",
+        "data.names", "data.short", "stores.names", "callers", "callees", "inbound.protocols",
+    }),
+    "flow": frozenset({
+        "flow.id", "flow.name", "flow.protocol", "flow.authentication", "source.name",
+        "source.type", "source.tech", "source.zone.name", "target.name", "target.type",
+        "target.tech", "target.zone.name", "data.names", "data.short",
+    }),
+    "zone": frozenset({"zone.id", "zone.name", "zone.trust", "components.names", "data.names"}),
+}
+
+
+def join_names(names: Iterable[str], empty: str = "") -> str:
+    items = list(dict.fromkeys(names))
+    if not items:
+        return empty
+    if len(items) == 1:
+        return items[0]
+    if len(items) > 6:
+        return ", ".join(items[:5]) + f" and {len(items) - 5} more"
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def short_label(asset: DataAsset) -> str:
+    """'Cardholder data (PAN, expiry, CVV)' -> 'Cardholder data', for titles."""
+    label = asset.label
+    cut = label.find(" (")
+    return label[:cut] if cut > 0 else label
+
+
+def _max_class(assets: Iterable[DataAsset]) -> str | None:
+    best = -1
+    for a in assets:
+        best = max(best, CLASSIFICATION_ORDER.index(a.classification.value))
+    return CLASSIFICATION_ORDER[best] if best >= 0 else None
+
+
+def _min_trust(levels: Iterable[str]) -> str | None:
+    ranks = [TRUST_ORDER.index(t) for t in levels]
+    return TRUST_ORDER[min(ranks)] if ranks else None
+
+
+@dataclass
+class AppliedControl:
+    """A control in effect on an element, and why it counts as present."""
+
+    control: str
+    via: str  # "declared" | "flow" | "baseline" | "implied" | "target"
+    note: str = ""
+
+
+@dataclass
+class ElementFacts:
+    kind: str
+    id: str
+    facts: dict[str, Any]
+    variables: dict[str, str]
+    data: list[str]
+    controls: dict[str, AppliedControl] = field(default_factory=dict)
+    elements: list[str] = field(default_factory=list)
+
+
+class ArchitectureView:
+    """Indexes an architecture and derives facts; built once per draft."""
+
+    def __init__(self, arch: Architecture, implied: dict[str, dict[str, Any]], aliases: dict[str, str]):
+        self.arch = arch
+        self.aliases = aliases
+        self.zones: dict[str, Zone] = {z.id: z for z in arch.zones}
+        self.components: dict[str, Component] = {c.id: c for c in arch.components}
+        self.data: dict[str, DataAsset] = {d.id: d for d in arch.data}
+        self.inbound: dict[str, list[Flow]] = {c.id: [] for c in arch.components}
+        self.outbound: dict[str, list[Flow]] = {c.id: [] for c in arch.components}
+        for f in arch.flows:
+            self.outbound[f.source].append(f)
+            self.inbound[f.target].append(f)
+        self._implied = implied
+        self._ancestors: dict[str, list[str]] = {z: self._chain(z) for z in self.zones}
+        self._baseline_components, self._baseline_flows, self._baseline_zones = self._match_baseline()
+        self._component_facts: dict[str, ElementFacts] = {}
+
+    # ------------------------------------------------------------ helpers
+    def canonical(self, control: str) -> str:
+        return self.aliases.get(control, control)
+
+    def _chain(self, zone_id: str) -> list[str]:
+        out, cur = [], zone_id
+        while cur is not None and cur in self.zones and cur not in out:
+            out.append(cur)
+            cur = self.zones[cur].parent
+        return out
+
+    def zone_label(self, zone_id: str) -> str:
+        z = self.zones.get(zone_id)
+        return z.label if z else zone_id
+
+    def trust(self, zone_id: str) -> str:
+        return self.zones[zone_id].trust.value
+
+    def _selector_hits(self, b: BaselineControl) -> tuple[set[str], set[str], set[str]]:
+        sel = b.applies_to
+        comps: set[str] = set()
+        for c in self.arch.components:
+            if sel.zone is not None and sel.zone not in self._ancestors.get(c.zone, []):
+                continue
+            if sel.type is not None and c.type != sel.type:
+                continue
+            if sel.component is not None and c.id != sel.component:
+                continue
+            if sel.tag is not None and not any(sel.tag in self.data[d].tags for d in c.stores if d in self.data):
+                continue
+            if sel.flow is not None:
+                continue
+            comps.add(c.id)
+        flows: set[str] = set()
+        for f in self.arch.flows:
+            if sel.flow is not None and f.id != sel.flow:
+                continue
+            ends = (f.source, f.target)
+            if sel.zone is not None and not any(
+                sel.zone in self._ancestors.get(self.components[e].zone, []) for e in ends
+            ):
+                continue
+            if sel.type is not None and self.components[f.target].type != sel.type:
+                continue
+            if sel.component is not None and sel.component not in ends:
+                continue
+            if sel.tag is not None and not any(sel.tag in self.data[d].tags for d in f.data if d in self.data):
+                continue
+            flows.add(f.id)
+        zones: set[str] = set()
+        if sel.component is None and sel.flow is None and sel.type is None and sel.tag is None:
+            zones = {z for z in self.zones if sel.zone is None or sel.zone in self._ancestors[z]}
+        return comps, flows, zones
+
+    def _match_baseline(self) -> tuple[dict[str, list[BaselineControl]], ...]:
+        comps: dict[str, list[BaselineControl]] = {}
+        flows: dict[str, list[BaselineControl]] = {}
+        zones: dict[str, list[BaselineControl]] = {}
+        for b in self.arch.baseline:
+            c_hits, f_hits, z_hits = self._selector_hits(b)
+            for cid in c_hits:
+                comps.setdefault(cid, []).append(b)
+            for fid in f_hits:
+                flows.setdefault(fid, []).append(b)
+            for zid in z_hits:
+                zones.setdefault(zid, []).append(b)
+        return comps, flows, zones
+
+    def _apply_implied(self, kind: str, facts: dict[str, Any], controls: dict[str, AppliedControl]) -> None:
+        for control_id, by_kind in self._implied.items():
+            pred = by_kind.get(kind)
+            if pred is not None and control_id not in controls and pred(facts):
+                controls[control_id] = AppliedControl(control_id, "implied", _implied_note(kind, control_id, facts))
+
+    # ------------------------------------------------------------ components
+    def component(self, cid: str) -> ElementFacts:
+        cached = self._component_facts.get(cid)
+        if cached is not None:
+            return cached
+        c = self.components[cid]
+        zone = self.zones[c.zone]
+        inbound, outbound = self.inbound[cid], self.outbound[cid]
+        stored = [self.data[d] for d in c.stores if d in self.data]
+        in_data = [self.data[d] for f in inbound for d in f.data if d in self.data]
+        out_data = [self.data[d] for f in outbound for d in f.data if d in self.data]
+        at_stake = list({d.id: d for d in [*stored, *in_data, *out_data]}.values())
+        in_trusts = [self.trust(self.components[f.source].zone) for f in inbound]
+        own = zone.trust.value
+        from_trust = _min_trust(in_trusts)
+        exposure = _min_trust([own, *in_trusts])
+        props = c.properties
+        internet = props.get("internet_facing")
+        if internet is None:
+            internet = "untrusted" in in_trusts
+        facts: dict[str, Any] = {
+            "id": c.id,
+            "name": c.label,
+            "type": c.type.value,
+            "tech": c.tech.lower(),
+            "description": c.description.lower(),
+            "zone.id": zone.id,
+            "zone.trust": own,
+            "zone.parent": zone.parent,
+            "internet_facing": bool(internet),
+            "exposure": exposure,
+            "stores.classification": _max_class(stored),
+            "stores.tags": sorted({t for d in stored for t in d.tags}),
+            "stores.count": len(stored),
+            "data.classification": _max_class(at_stake),
+            "data.tags": sorted({t for d in at_stake for t in d.tags}),
+            "data.count": len(at_stake),
+            "inbound.count": len(inbound),
+            "inbound.protocols": sorted({f.protocol.value for f in inbound}),
+            "inbound.authentication": sorted({f.authentication.value for f in inbound}),
+            "inbound.unauthenticated": any(f.authentication.value == "none" for f in inbound),
+            "inbound.unencrypted": any(not f.is_encrypted for f in inbound),
+            "inbound.from_types": sorted({self.components[f.source].type.value for f in inbound}),
+            "inbound.from_trust": from_trust,
+            "inbound.crossing": any(TRUST_ORDER.index(t) < TRUST_ORDER.index(own) for t in in_trusts),
+            "inbound.data.tags": sorted({t for d in in_data for t in d.tags}),
+            "inbound.data.classification": _max_class(in_data),
+            "outbound.count": len(outbound),
+            "outbound.protocols": sorted({f.protocol.value for f in outbound}),
+            "outbound.to_types": sorted({self.components[f.target].type.value for f in outbound}),
+            "outbound.to_trust": _min_trust(self.trust(self.components[f.target].zone) for f in outbound),
+            "outbound.unencrypted": any(not f.is_encrypted for f in outbound),
+            "outbound.crossing": any(
+                TRUST_ORDER.index(self.trust(self.components[f.target].zone)) < TRUST_ORDER.index(own)
+                for f in outbound
+            ),
+            "outbound.data.tags": sorted({t for d in out_data for t in d.tags}),
+            "outbound.data.classification": _max_class(out_data),
+        }
+        for key, value in props.items():
+            facts[f"properties.{key}"] = value
+        controls: dict[str, AppliedControl] = {}
+        for k in c.controls:
+            controls.setdefault(self.canonical(k), AppliedControl(self.canonical(k), "declared"))
+        for b in self._baseline_components.get(cid, []):
+            k = self.canonical(b.control)
+            controls.setdefault(k, AppliedControl(k, "baseline", b.note))
+        if inbound:
+            # A control on every flow into the component protects the component too.
+            shared = set.intersection(*(set(map(self.canonical, f.controls)) for f in inbound))
+            for k in sorted(shared):
+                controls.setdefault(k, AppliedControl(k, "flow", "on every inbound flow"))
+        self._apply_implied("component", facts, controls)
+        facts["controls"] = sorted(controls)
+        variables = {
+            "component.id": c.id,
+            "component.name": c.label,
+            "component.type": c.type.value,
+            "component.tech": c.tech or c.type.value,
+            "zone.name": zone.label,
+            "data.names": join_names((d.label for d in at_stake), "its data"),
+            "data.short": join_names((short_label(d) for d in at_stake), "its data"),
+            "stores.names": join_names((d.label for d in stored), "its data"),
+            "callers": join_names((self.components[f.source].label for f in inbound), "its callers"),
+            "callees": join_names((self.components[f.target].label for f in outbound), "its dependencies"),
+            "inbound.protocols": join_names(facts["inbound.protocols"], "its interfaces"),
+        }
+        result = ElementFacts("component", cid, facts, variables, [d.id for d in at_stake], controls, [cid])
+        self._component_facts[cid] = result
+        return result
+
+    # ------------------------------------------------------------ flows
+    def flow(self, f: Flow) -> ElementFacts:
+        src, dst = self.components[f.source], self.components[f.target]
+        sf, tf = self.component(src.id), self.component(dst.id)
+        carried = [self.data[d] for d in f.data if d in self.data]
+        s_trust, t_trust = TRUST_ORDER.index(self.trust(src.zone)), TRUST_ORDER.index(self.trust(dst.zone))
+        facts: dict[str, Any] = {
+            "id": f.id,
+            "name": f.label,
+            "protocol": f.protocol.value,
+            "encrypted": f.is_encrypted,
+            "authentication": f.authentication.value,
+            "bidirectional": f.bidirectional,
+            "description": f.description.lower(),
+            "data.classification": _max_class(carried),
+            "data.tags": sorted({t for d in carried for t in d.tags}),
+            "data.count": len(carried),
+            "crossing": src.zone != dst.zone,
+            "crossing.inbound": s_trust < t_trust,
+            "crossing.outbound": s_trust > t_trust,
+        }
+        for prefix, ef in (("source", sf), ("target", tf)):
+            for key in _ENDPOINT_FACTS:
+                facts[f"{prefix}.{key}"] = ef.facts[key]
+            for key, value in self.components[ef.id].properties.items():
+                facts[f"{prefix}.properties.{key}"] = value
+        extra = getattr(f, "model_extra", None) or {}
+        for key, value in (extra.get("properties") or {}).items():
+            facts[f"properties.{key}"] = value
+        controls: dict[str, AppliedControl] = {}
+        for k in f.controls:
+            controls.setdefault(self.canonical(k), AppliedControl(self.canonical(k), "declared"))
+        for b in self._baseline_flows.get(f.id, []):
+            k = self.canonical(b.control)
+            controls.setdefault(k, AppliedControl(k, "baseline", b.note))
+        self._apply_implied("flow", facts, controls)
+        for k in self.components[dst.id].controls:
+            k = self.canonical(k)
+            controls.setdefault(k, AppliedControl(k, "target", f"on {dst.label}"))
+        facts["controls"] = sorted(controls)
+        variables = {
+            "flow.id": f.id,
+            "flow.name": f.label,
+            "flow.protocol": f.protocol.value.upper() if len(f.protocol.value) <= 5 else f.protocol.value,
+            "flow.authentication": f.authentication.value,
+            "source.name": src.label,
+            "source.type": src.type.value,
+            "source.tech": src.tech or src.type.value,
+            "source.zone.name": self.zone_label(src.zone),
+            "target.name": dst.label,
+            "target.type": dst.type.value,
+            "target.tech": dst.tech or dst.type.value,
+            "target.zone.name": self.zone_label(dst.zone),
+            "data.names": join_names((d.label for d in carried), "its payload"),
+            "data.short": join_names((short_label(d) for d in carried), "its payload"),
+        }
+        return ElementFacts("flow", f.id, facts, variables, [d.id for d in carried], controls, [f.source, f.id, f.target])
+
+    # ------------------------------------------------------------ zones
+    def zone(self, z: Zone) -> ElementFacts:
+        members = [c for c in self.arch.components if z.id in self._ancestors.get(c.zone, [])]
+        member_ids = {c.id for c in members}
+        stored = list({d: self.data[d] for c in members for d in c.stores if d in self.data}.values())
+        entering = [
+            f for f in self.arch.flows if f.target in member_ids and f.source not in member_ids
+        ]
+        parent = self.zones.get(z.parent) if z.parent else None
+        facts: dict[str, Any] = {
+            "id": z.id,
+            "trust": z.trust.value,
+            "parent": z.parent,
+            "parent.trust": parent.trust.value if parent else None,
+            "components.count": len(members),
+            "components.types": sorted({c.type.value for c in members}),
+            "stores.classification": _max_class(stored),
+            "stores.tags": sorted({t for d in stored for t in d.tags}),
+            "inbound.count": len(entering),
+            "inbound.from_trust": _min_trust(self.trust(self.components[f.source].zone) for f in entering),
+        }
+        controls: dict[str, AppliedControl] = {}
+        for b in self._baseline_zones.get(z.id, []):
+            k = self.canonical(b.control)
+            controls.setdefault(k, AppliedControl(k, "baseline", b.note))
+        self._apply_implied("zone", facts, controls)
+        facts["controls"] = sorted(controls)
+        variables = {
+            "zone.id": z.id,
+            "zone.name": z.label,
+            "zone.trust": z.trust.value,
+            "components.names": join_names((c.label for c in members), "no components"),
+            "data.names": join_names((d.label for d in stored), "its data"),
+        }
+        return ElementFacts("zone", z.id, facts, variables, [d.id for d in stored], controls, [z.id])
+
+
+def _implied_note(kind: str, control: str, facts: dict[str, Any]) -> str:
+    if kind == "flow":
+        if control in ("tls", "mtls") and facts.get("protocol") in ("https", "tls", "mtls", "ssh", "sftp"):
+            return f"implied by protocol {facts['protocol']}"
+        if facts.get("authentication") not in (None, "none"):
+            return f"implied by {facts.get('protocol')} with {facts['authentication']} authentication"
+        return "implied by the flow's declared facts"
+    return "implied by the element's properties"

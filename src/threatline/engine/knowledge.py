@@ -1,0 +1,212 @@
+"""Schemas of the knowledge packs: threat rules and the controls catalogue.
+
+Packs are YAML data (src/threatline/knowledge/). This module validates already
+parsed data and compiles rule conditions; reading files is the adapters' job.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from threatline.engine.conditions import Compiler, ConditionError, Predicate
+from threatline.engine.facts import (
+    COMPONENT_FACTS,
+    FLOW_FACTS,
+    OPEN_PREFIXES,
+    TEMPLATE_VARIABLES,
+    ZONE_FACTS,
+)
+from threatline.model.architecture import StrideCategory
+
+ElementKind = Literal["component", "flow", "zone"]
+Level = Literal["none", "low", "medium", "high"]
+
+_TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+COMPILERS = {
+    "component": Compiler(COMPONENT_FACTS, OPEN_PREFIXES["component"]),
+    "flow": Compiler(FLOW_FACTS, OPEN_PREFIXES["flow"]),
+    "zone": Compiler(ZONE_FACTS, OPEN_PREFIXES["zone"]),
+}
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- controls
+
+
+class ControlCost(_Doc):
+    effort_days: tuple[float, float] = Field(description="person-days, low and high estimate")
+    latency: Level = "none"
+    latency_note: str = ""
+    ops: Level = "none"
+    ops_note: str = ""
+
+    @field_validator("effort_days")
+    @classmethod
+    def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if v[0] < 0 or v[1] < v[0]:
+            raise ValueError("effort_days is [low, high] with 0 <= low <= high")
+        return v
+
+
+class ControlEffect(_Doc):
+    likelihood: int = Field(default=2, ge=0, le=4, description="steps it lowers likelihood")
+    impact: int = Field(default=0, ge=0, le=4, description="steps it lowers impact")
+    ineffective_when: list[str] = Field(default_factory=list)
+
+
+class ControlReferences(_Doc):
+    asvs: list[str] = Field(default_factory=list)
+    nist: list[str] = Field(default_factory=list)
+    cwe: list[str] = Field(default_factory=list)
+
+
+class Control(_Doc):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    description: str
+    mitigates: list[StrideCategory] = Field(min_length=1)
+    placement: list[ElementKind] = Field(min_length=1)
+    effect: ControlEffect = Field(default_factory=ControlEffect)
+    cost: ControlCost
+    references: ControlReferences = Field(default_factory=ControlReferences)
+    aliases: list[str] = Field(default_factory=list)
+    implied_by: dict[ElementKind, Any] = Field(default_factory=dict)
+    # Compiled implied_by conditions; built by `compile`.
+    compiled_implied: dict[str, Predicate] = Field(default_factory=dict, exclude=True, repr=False)
+
+    def compile(self) -> None:
+        self.compiled_implied = {}
+        for kind, cond in self.implied_by.items():
+            if "controls" in repr(cond):
+                raise ConditionError(f"implied_by.{kind}", "an implied control cannot depend on 'controls'")
+            self.compiled_implied[kind] = COMPILERS[kind].compile(cond, f"implied_by.{kind}")
+
+
+class ControlCatalogue(_Doc):
+    controls: list[Control]
+
+
+# ---------------------------------------------------------------- rules
+
+
+class AddressedBy(_Doc):
+    control: str
+    partial: bool = False
+    # Where the control goes: the threatened element itself, a flow's source or
+    # target component, or the element's zone.
+    at: Literal["element", "source", "target", "zone"] = "element"
+
+
+class ImpactSpec(_Doc):
+    dimension: Literal["confidentiality", "integrity", "availability"] | None = None
+    base: int | None = Field(default=None, ge=1, le=5)
+    min: int = Field(default=1, ge=1, le=5)
+    reason: str = ""
+
+
+class Fixtures(_Doc):
+    """Example architectures a rule is checked against: 'file.yaml#element-id'.
+
+    fires: the rule yields a threat on that element; mitigated: it does, and the
+    threat is fully covered by a control in place; silent: it yields none.
+    """
+
+    fires: list[str] = Field(default_factory=list)
+    mitigated: list[str] = Field(default_factory=list)
+    silent: list[str] = Field(default_factory=list)
+
+
+class Rule(_Doc):
+    id: str = Field(pattern=r"^[A-Z0-9][A-Z0-9._-]*$")
+    category: StrideCategory
+    applies_to: ElementKind
+    when: Any = None
+    title: str = Field(min_length=5)
+    description: str = Field(min_length=20)
+    likelihood: int = Field(default=3, ge=1, le=5)
+    likelihood_reason: str = ""
+    impact: ImpactSpec = Field(default_factory=ImpactSpec)
+    cwe: list[str] = Field(default_factory=list)
+    capec: list[str] = Field(default_factory=list)
+    addressed_by: list[AddressedBy] = Field(min_length=1)
+    fixtures: Fixtures = Field(default_factory=Fixtures)
+    references: list[str] = Field(default_factory=list)
+    supersedes: list[str] = Field(default_factory=list)
+    pack: str = ""
+    predicate: Predicate | None = Field(default=None, exclude=True, repr=False)
+    type_filter: frozenset[str] | None = Field(default=None, exclude=True, repr=False)
+
+    @field_validator("addressed_by", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"control": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("cwe")
+    @classmethod
+    def _cwe(cls, value: list[str]) -> list[str]:
+        for v in value:
+            if not re.fullmatch(r"CWE-\d+", v):
+                raise ValueError(f"'{v}' is not a CWE id like CWE-89")
+        return value
+
+    @field_validator("capec")
+    @classmethod
+    def _capec(cls, value: list[str]) -> list[str]:
+        for v in value:
+            if not re.fullmatch(r"CAPEC-\d+", v):
+                raise ValueError(f"'{v}' is not a CAPEC id like CAPEC-66")
+        return value
+
+    @model_validator(mode="after")
+    def _templates(self) -> Rule:
+        allowed = TEMPLATE_VARIABLES[self.applies_to]
+        for field in ("title", "description"):
+            for var in _TEMPLATE_VAR.findall(getattr(self, field)):
+                if var not in allowed:
+                    raise ValueError(
+                        f"{field} uses unknown variable {{{var}}}; for {self.applies_to} rules: "
+                        + ", ".join(sorted(allowed))
+                    )
+        return self
+
+    def compile(self) -> None:
+        self.predicate = (
+            COMPILERS[self.applies_to].compile(self.when, "when") if self.when is not None else (lambda f: True)
+        )
+        self.type_filter = _type_filter(self.when) if self.applies_to == "component" else None
+
+
+def _type_filter(cond: Any) -> frozenset[str] | None:
+    """Component types a condition can match at all, when its top level pins them."""
+    if not isinstance(cond, dict):
+        return None
+    candidates: list[Any] = []
+    if "type" in cond:
+        candidates.append(cond["type"])
+    for item in cond.get("all", []) if isinstance(cond.get("all"), list) else []:
+        if isinstance(item, dict) and "type" in item:
+            candidates.append(item["type"])
+    for matcher in candidates:
+        if isinstance(matcher, str):
+            return frozenset([matcher])
+        if isinstance(matcher, dict) and set(matcher) == {"in"} and isinstance(matcher["in"], list):
+            return frozenset(str(v) for v in matcher["in"])
+    return None
+
+
+class RulePack(_Doc):
+    pack: str = ""
+    description: str = ""
+    rules: list[Rule]
+
+
+TEMPLATE_PATTERN = _TEMPLATE_VAR

@@ -1,0 +1,160 @@
+"""The native architecture format (YAML, version 1): read, validate, locate errors."""
+
+from __future__ import annotations
+
+import typing
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from threatline.model.architecture import (
+    Architecture,
+    Authentication,
+    Classification,
+    ComponentType,
+    Protocol,
+    StrideCategory,
+    Trust,
+    check_references,
+    did_you_mean,
+)
+from threatline.model.diagnostics import Diagnostic, InputError, format_path
+from threatline.formats.yamlio import Locator, load_yaml, load_yaml_file
+
+_ENUM_BY_KEY: dict[str, type[Enum]] = {
+    "type": ComponentType,
+    "protocol": Protocol,
+    "authentication": Authentication,
+    "classification": Classification,
+    "trust": Trust,
+    "mitigates": StrideCategory,
+}
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation such as list[Zone] or Selector | None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _unknown_keys(
+    data: Any, model: type[BaseModel], path: tuple[str | int, ...]
+) -> list[tuple[tuple[str | int, ...], str, list[str]]]:
+    """Keys the format does not define, with the keys it would accept there."""
+    found: list[tuple[tuple[str | int, ...], str, list[str]]] = []
+    if not isinstance(data, dict):
+        return found
+    fields = {(f.alias or name): f for name, f in model.model_fields.items()}
+    for key, value in data.items():
+        key_s = str(key)
+        field = fields.get(key_s)
+        if field is None:
+            found.append(((*path, key_s), key_s, sorted(fields)))
+            continue
+        if key_s == "properties":
+            continue  # free-form by design
+        sub = _model_of(field.annotation)
+        if sub is None:
+            continue
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                found.extend(_unknown_keys(item, sub, (*path, key_s, i)))
+        else:
+            found.extend(_unknown_keys(value, sub, (*path, key_s)))
+    return found
+
+
+def _diagnostic_for_error(err: Any, name: str, locator: Locator) -> Diagnostic:
+    loc = tuple(err["loc"])
+    line, col = locator.locate(loc)
+    key = format_path(loc)
+    etype = err["type"]
+    given = err.get("input")
+    last = next((p for p in reversed(loc) if isinstance(p, str)), "")
+    if etype == "missing":
+        return Diagnostic(
+            file=name, line=line, column=col, key=key, message="required key is missing",
+            hint=f"add '{last}:'",
+        )
+    if etype == "enum" and last in _ENUM_BY_KEY:
+        valid = [m.value for m in _ENUM_BY_KEY[last]]
+        what = "component type" if last == "type" else last
+        hint = did_you_mean(str(given), valid)
+        hint = (hint + " " if hint else "") + "valid: " + ", ".join(valid)
+        return Diagnostic(
+            file=name, line=line, column=col, key=key, message=f"unknown {what} '{given}'", hint=hint
+        )
+    if etype == "string_pattern_mismatch":
+        return Diagnostic(
+            file=name, line=line, column=col, key=key, message=f"'{given}' is not a valid id",
+            hint="ids are slugs: letters, digits, '-', '_', '.', ':'; no spaces",
+        )
+    msg = err["msg"]
+    if etype == "literal_error" and loc == ("version",):
+        return Diagnostic(
+            file=name, line=line, column=col, key=key,
+            message=f"unsupported format version {given!r}",
+            hint="this Threatline reads 'version: 1'",
+        )
+    return Diagnostic(file=name, line=line, column=col, key=key, message=msg[0].lower() + msg[1:])
+
+
+def parse_architecture(
+    data: Any, name: str, locator: Locator, known_controls: set[str]
+) -> tuple[Architecture, list[Diagnostic]]:
+    """Validate already-parsed data; raises InputError with every problem located."""
+    if data is None:
+        raise InputError([Diagnostic(file=name, message="empty document", hint="start from 'threatline init'")])
+    if not isinstance(data, dict):
+        raise InputError(
+            [Diagnostic(file=name, line=1, message=f"expected a mapping at the top level, found {type(data).__name__}",
+                        hint="an architecture starts with 'version: 1' and 'system:'")]
+        )
+    if "version" not in data:
+        raise InputError([Diagnostic(file=name, line=1, key="version", message="required key is missing",
+                                     hint="add 'version: 1' at the top")])
+    if data.get("version") != 1:
+        line, col = locator.locate(("version",))
+        raise InputError([Diagnostic(file=name, line=line, column=col, key="version",
+                                     message=f"unsupported format version {data.get('version')!r}",
+                                     hint="this Threatline reads 'version: 1'")])
+
+    warnings: list[Diagnostic] = []
+    for path, key, valid in _unknown_keys(data, Architecture, ()):
+        line, col = locator.locate(path)
+        hint = did_you_mean(key, valid) or ("known keys: " + ", ".join(valid))
+        warnings.append(Diagnostic(file=name, line=line, column=col, key=format_path(path),
+                                   message=f"unknown key '{key}' is ignored", hint=hint, severity="warning"))
+
+    try:
+        arch = Architecture.model_validate(data)
+    except ValidationError as exc:
+        errors = [_diagnostic_for_error(e, name, locator) for e in exc.errors()]
+        raise InputError(errors + warnings) from None
+
+    problems = check_references(arch, known_controls)
+    errors = []
+    for p in problems:
+        line, col = locator.locate(p.path)
+        errors.append(Diagnostic(file=name, line=line, column=col, key=format_path(p.path),
+                                 message=p.message, hint=p.hint, severity=p.severity))
+    if errors:
+        raise InputError(errors + warnings)
+    return arch, warnings
+
+
+def load_architecture(path: Path, known_controls: set[str]) -> tuple[Architecture, list[Diagnostic]]:
+    data, locator = load_yaml_file(path)
+    return parse_architecture(data, str(path), locator, known_controls)
+
+
+def load_architecture_text(text: str, name: str, known_controls: set[str]) -> tuple[Architecture, list[Diagnostic]]:
+    data, locator = load_yaml(text, name)
+    return parse_architecture(data, name, locator, known_controls)

@@ -1,0 +1,112 @@
+"""The threat model document: what `draft` writes and later stages refine."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from threatline.model.architecture import StrideCategory
+
+Severity = Literal["low", "medium", "high", "critical"]
+SEVERITY_ORDER: list[str] = ["low", "medium", "high", "critical"]
+TargetKind = Literal["component", "flow", "zone"]
+Coverage = Literal["open", "partial", "mitigated"]
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Factor(_Doc):
+    """One named adjustment to a score, with the fact that caused it."""
+
+    name: str
+    delta: int
+    reason: str
+    source: str = "rule"  # rule | reviewer:<who> | llm:<model>
+
+
+class Score(_Doc):
+    value: int = Field(ge=1, le=5)
+    base: int = Field(ge=1, le=5)
+    factors: list[Factor] = Field(default_factory=list)
+
+
+class RiskFigure(_Doc):
+    likelihood: int = Field(ge=1, le=5)
+    impact: int = Field(ge=1, le=5)
+    severity: Severity
+
+
+class CurrentMitigation(_Doc):
+    control: str
+    via: str  # declared | flow | target | baseline | implied
+    note: str = ""
+    partial: bool = False
+
+    def describe(self) -> str:
+        label = "mitigated by baseline" if self.via == "baseline" else f"{self.via}"
+        text = f"{self.control} ({label}"
+        if self.note:
+            text += f": {self.note}"
+        text += ")"
+        return text
+
+
+class Threat(_Doc):
+    id: str
+    target: str
+    target_kind: TargetKind
+    category: StrideCategory
+    title: str
+    description: str
+    severity: Severity
+    status: str = "draft"
+    source: str
+    rule: str | None = None
+    elements: list[str] = Field(default_factory=list)
+    data: list[str] = Field(default_factory=list)
+    likelihood: Score
+    impact: Score
+    inherent: RiskFigure
+    current: RiskFigure
+    severity_reason: str = ""
+    coverage: Coverage = "open"
+    current_mitigations: list[str] = Field(default_factory=list)
+    mitigation_details: list[CurrentMitigation] = Field(default_factory=list)
+    proposed_mitigations: list[str] = Field(default_factory=list)
+    cwe: list[str] = Field(default_factory=list)
+    capec: list[str] = Field(default_factory=list)
+
+
+class Mitigation(_Doc):
+    id: str
+    control: str
+    name: str = ""
+    placement: str
+    placement_kind: TargetKind
+    threats: list[str] = Field(default_factory=list)
+    status: str = "proposed"
+    source: str = "rule"
+
+
+class Generator(_Doc):
+    name: str = "threatline"
+    version: str
+    scoring_model: str
+    rule_packs: list[str] = Field(default_factory=list)
+
+
+class ArchitectureRef(_Doc):
+    file: str = ""
+    sha256: str = ""
+
+
+class ThreatModel(_Doc):
+    version: Literal[1] = 1
+    system: str
+    generator: Generator
+    architecture: ArchitectureRef = Field(default_factory=ArchitectureRef)
+    threats: list[Threat] = Field(default_factory=list)
+    mitigations: list[Mitigation] = Field(default_factory=list)

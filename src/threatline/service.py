@@ -1,0 +1,140 @@
+"""Use cases wired from the core and the adapters; the CLI (and later the web UI) call these."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from threatline.engine.draft import Knowledge, draft
+from threatline.engine.facts import ArchitectureView
+from threatline.formats.architecture_yaml import load_architecture, parse_architecture
+from threatline.formats.json_format import JsonExporter
+from threatline.formats.knowledge_packs import LoadedRule, load_knowledge, load_knowledge_with_sources
+from threatline.formats.markdown import MarkdownExporter
+from threatline.formats.threatmodel_yaml import YamlExporter
+from threatline.formats.yamlio import atomic_write, load_yaml_file, read_text
+from threatline.model.architecture import Architecture
+from threatline.model.diagnostics import Diagnostic, InputError
+from threatline.model.threatmodel import ThreatModel
+
+
+@dataclass
+class DraftResult:
+    arch: Architecture
+    model: ThreatModel
+    warnings: list[Diagnostic]
+    knowledge: Knowledge
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def validate_file(path: Path, knowledge: Knowledge) -> tuple[Architecture, list[Diagnostic]]:
+    return load_architecture(path, knowledge.control_ids())
+
+
+def draft_file(path: Path, rule_dirs: list[Path] | None = None, control_files: list[Path] | None = None) -> DraftResult:
+    knowledge = load_knowledge(rule_dirs, control_files)
+    arch, warnings = validate_file(path, knowledge)
+    model = draft(arch, knowledge, source_file=path.name, source_sha256=file_sha256(path))
+    return DraftResult(arch, model, warnings, knowledge)
+
+
+OUTPUTS = {"yaml": YamlExporter(), "json": JsonExporter(), "markdown": MarkdownExporter()}
+
+
+def write_outputs(result: DraftResult, out_dir: Path, stem: str = "threatmodel") -> list[Path]:
+    """Render every output first, then write each atomically: no half-written set on error."""
+    rendered = {
+        out_dir / f"{stem}.yaml": OUTPUTS["yaml"].render(result.model, result.arch),
+        out_dir / f"{stem}.md": OUTPUTS["markdown"].render(result.model, result.arch),
+    }
+    for path, text in rendered.items():
+        atomic_write(path, text)
+    return list(rendered)
+
+
+# ---------------------------------------------------------------- rules check
+
+
+@dataclass
+class RuleCheck:
+    rule_id: str
+    file: str
+    ok: bool
+    messages: list[str] = field(default_factory=list)
+
+
+def check_rules(rule_dirs: list[Path], control_files: list[Path] | None = None, bundled_only: bool = False) -> list[RuleCheck]:
+    """Schema (by loading) plus each rule's own fixtures."""
+    knowledge, loaded = load_knowledge_with_sources(None if bundled_only else rule_dirs, control_files)
+    wanted_dirs = {d.resolve() for d in rule_dirs}
+    results: list[RuleCheck] = []
+    cache: dict[Path, ThreatModel] = {}
+    for lr in loaded:
+        if not bundled_only and lr.file.resolve().parent not in wanted_dirs and lr.file.resolve() not in wanted_dirs:
+            continue
+        results.append(_check_one(lr, knowledge, cache))
+    return results
+
+
+def _fixture_model(path: Path, knowledge: Knowledge, cache: dict[Path, ThreatModel]) -> ThreatModel:
+    if path not in cache:
+        data, locator = load_yaml_file(path)
+        arch, _ = parse_architecture(data, str(path), locator, knowledge.control_ids())
+        cache[path] = draft(arch, knowledge)
+    return cache[path]
+
+
+def _check_one(lr: LoadedRule, knowledge: Knowledge, cache: dict[Path, ThreatModel]) -> RuleCheck:
+    rule = lr.rule
+    check = RuleCheck(rule.id, str(lr.file), ok=True)
+    fx = rule.fixtures
+    if not (fx.fires or fx.mitigated or fx.silent):
+        check.messages.append("no fixtures")
+        return check
+    for expectation, refs in (("fires", fx.fires), ("mitigated", fx.mitigated), ("silent", fx.silent)):
+        for ref in refs:
+            file_part, _, element = ref.partition("#")
+            path = (lr.file.parent / file_part).resolve()
+            try:
+                model = _fixture_model(path, knowledge, cache)
+            except InputError as exc:
+                check.ok = False
+                check.messages.append(f"fixture {file_part}: {exc.diagnostics[0].render()}")
+                continue
+            hits = [t for t in model.threats if t.rule == rule.id and (not element or t.target == element)]
+            if expectation == "silent" and hits:
+                check.ok = False
+                check.messages.append(f"expected silent on {ref}, fired: {hits[0].title}")
+            elif expectation in ("fires", "mitigated") and not hits:
+                check.ok = False
+                check.messages.append(f"expected to fire on {ref}, did not")
+            elif expectation == "mitigated" and any(t.coverage != "mitigated" for t in hits):
+                check.ok = False
+                check.messages.append(f"expected mitigated on {ref}, coverage is {hits[0].coverage}")
+    return check
+
+
+def read_example(name: str) -> str:
+    from importlib import resources
+
+    base = Path(str(resources.files("threatline") / "examples"))
+    path = base / name / "architecture.yaml"
+    if not path.exists():
+        available = sorted(p.name for p in base.iterdir() if p.is_dir())
+        raise InputError([Diagnostic(file=name, message=f"no bundled example '{name}'",
+                                     hint="available: " + ", ".join(available))])
+    return read_text(path)
+
+
+def examples() -> list[str]:
+    from importlib import resources
+
+    base = Path(str(resources.files("threatline") / "examples"))
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and (p / "architecture.yaml").exists())
+
+
+__all__ = ["ArchitectureView", "DraftResult", "check_rules", "draft_file", "examples", "write_outputs"]
