@@ -138,7 +138,8 @@ def load_knowledge_with_sources(
     rule_dirs: list[Path] | None = None, control_files: list[Path] | None = None
 ) -> tuple[Knowledge, list[LoadedRule]]:
     base = bundled_dir()
-    controls, aliases = load_controls([base / "controls.yaml", *(control_files or [])])
+    bundled = [base / "controls.yaml", *sorted(base.glob("controls-*.yaml"))]
+    controls, aliases = load_controls([*bundled, *(control_files or [])])
     loaded, packs = load_rules([base / "rules", *(rule_dirs or [])], controls, aliases)
     knowledge = Knowledge(rules=[lr.rule for lr in loaded], controls=controls, aliases=aliases, packs=packs)
     return knowledge, loaded
