@@ -6,7 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from threatline.engine.draft import Knowledge, draft
+from threatline.engine.draft import draft
+from threatline.engine.knowledge import Knowledge
 from threatline.engine.facts import ArchitectureView
 from threatline.formats.architecture_yaml import load_architecture, parse_architecture
 from threatline.formats.json_format import JsonExporter

@@ -8,21 +8,20 @@ input always gives the same ids and unrelated edits leave them alone.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from threatline import __version__
 from threatline.engine import scoring
 from threatline.engine.facts import AppliedControl, ArchitectureView, ElementFacts
-from threatline.engine.knowledge import TEMPLATE_PATTERN, Control, Rule
+from threatline.engine.ids import stable_id
+from threatline.engine.knowledge import TEMPLATE_PATTERN, Knowledge, Rule
+from threatline.engine.mitigations import propose_mitigations
 from threatline.model.architecture import Architecture, StrideCategory
 from threatline.model.threatmodel import (
     ArchitectureRef,
     CurrentMitigation,
     Generator,
-    Mitigation,
     Threat,
     ThreatModel,
 )
@@ -30,45 +29,9 @@ from threatline.model.threatmodel import (
 CATEGORY_ORDER = [c.value for c in StrideCategory]
 
 
-@dataclass
-class Knowledge:
-    """Validated, compiled rules and controls, ready to draft with."""
-
-    rules: list[Rule]
-    controls: dict[str, Control]
-    aliases: dict[str, str] = field(default_factory=dict)
-    packs: list[str] = field(default_factory=list)
-
-    def control_ids(self) -> set[str]:
-        return set(self.controls) | set(self.aliases)
-
-    def implied(self) -> dict[str, dict]:
-        return {cid: c.compiled_implied for cid, c in self.controls.items() if c.compiled_implied}
-
-
-def stable_id(prefix: str, *parts: str, length: int = 10) -> str:
-    digest = hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
-    return f"{prefix}-{digest[:length]}"
-
-
 def render(template: str, variables: dict[str, str]) -> str:
     text = TEMPLATE_PATTERN.sub(lambda m: variables.get(m.group(1), m.group(0)), template)
     return re.sub(r"\s+", " ", text).strip()
-
-
-def _placement(rule_at: str, ef: ElementFacts, view: ArchitectureView) -> tuple[str, str]:
-    if ef.kind == "flow":
-        source, _, target = ef.elements
-        if rule_at == "source":
-            return source, "component"
-        if rule_at == "target":
-            return target, "component"
-        if rule_at == "zone":
-            return view.components[target].zone, "zone"
-        return ef.id, "flow"
-    if ef.kind == "component" and rule_at == "zone":
-        return view.components[ef.id].zone, "zone"
-    return ef.id, ef.kind
 
 
 def _custom_controls(arch: Architecture) -> dict[str, set[str]]:
@@ -92,7 +55,6 @@ def draft(
 
     threats: dict[str, Threat] = {}
     fired: dict[tuple[str, str], str] = {}  # (rule id, element id) -> threat id
-    mitigations: dict[str, Mitigation] = {}
 
     for ef in elements:
         etype = ef.facts.get("type")
@@ -107,48 +69,25 @@ def draft(
             fired[(rule.id, ef.id)] = threat.id
 
     # A specific rule that fires on an element retires the generic one it supersedes.
-    for rule in knowledge.rules:
-        for weaker in rule.supersedes:
-            for (rid, eid), _tid in list(fired.items()):
-                if rid == rule.id and (weaker, eid) in fired:
-                    threats.pop(fired.pop((weaker, eid)), None)
-
     rules = {r.id: r for r in knowledge.rules}
+    for rid, eid in list(fired):
+        for weaker in rules[rid].supersedes:
+            if (weaker, eid) in fired:
+                threats.pop(fired.pop((weaker, eid)), None)
+
     facts_by_key = {(ef.kind, ef.id): ef for ef in elements}
-    for threat in threats.values():
-        rule = rules[threat.rule or ""]
-        if threat.coverage == "mitigated":
-            continue
-        present = set(threat.current_mitigations)
-        for ab in rule.addressed_by:
-            cid = knowledge.aliases.get(ab.control, ab.control)
-            if cid in present:
-                continue
-            placement, pkind = _placement(ab.at, facts_by_key[(threat.target_kind, threat.target)], view)
-            mid = stable_id("M", cid, placement)
-            m = mitigations.get(mid)
-            if m is None:
-                control = knowledge.controls.get(cid)
-                m = Mitigation(
-                    id=mid, control=cid, name=control.name if control else cid,
-                    placement=placement, placement_kind=pkind,  # type: ignore[arg-type]
-                )
-                mitigations[mid] = m
-            m.threats.append(threat.id)
-            threat.proposed_mitigations.append(mid)
+    mitigations = propose_mitigations(threats.values(), rules, knowledge, view, facts_by_key)
 
     ordered = sorted(
         threats.values(),
         key=lambda t: (t.target_kind != "component", t.target, CATEGORY_ORDER.index(t.category.value), t.rule or "", t.id),
     )
-    for m in mitigations.values():
-        m.threats.sort()
     return ThreatModel(
         system=arch.system.name,
         generator=Generator(version=__version__, scoring_model=scoring.SCORING_MODEL, rule_packs=knowledge.packs),
         architecture=ArchitectureRef(file=source_file, sha256=source_sha256),
         threats=ordered,
-        mitigations=sorted(mitigations.values(), key=lambda m: (m.placement, m.control)),
+        mitigations=sorted(mitigations, key=lambda m: (m.placement, m.control)),
     )
 
 

@@ -178,6 +178,7 @@ class ArchitectureView:
         self.zones: dict[str, Zone] = {z.id: z for z in arch.zones}
         self.components: dict[str, Component] = {c.id: c for c in arch.components}
         self.data: dict[str, DataAsset] = {d.id: d for d in arch.data}
+        self.flows_by_id: dict[str, Flow] = {f.id: f for f in arch.flows}
         self.inbound: dict[str, list[Flow]] = {c.id: [] for c in arch.components}
         self.outbound: dict[str, list[Flow]] = {c.id: [] for c in arch.components}
         for f in arch.flows:

@@ -7,6 +7,7 @@ parsed data and compiles rule conditions; reading files is the adapters' job.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -210,3 +211,19 @@ class RulePack(_Doc):
 
 
 TEMPLATE_PATTERN = _TEMPLATE_VAR
+
+
+@dataclass
+class Knowledge:
+    """Validated, compiled rules and controls, ready to draft with."""
+
+    rules: list[Rule]
+    controls: dict[str, Control]
+    aliases: dict[str, str] = field(default_factory=dict)
+    packs: list[str] = field(default_factory=list)
+
+    def control_ids(self) -> set[str]:
+        return set(self.controls) | set(self.aliases)
+
+    def implied(self) -> dict[str, dict]:
+        return {cid: c.compiled_implied for cid, c in self.controls.items() if c.compiled_implied}

@@ -15,8 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from threatline.engine.conditions import ConditionError
-from threatline.engine.draft import Knowledge
-from threatline.engine.knowledge import Control, ControlCatalogue, Rule, RulePack
+from threatline.engine.knowledge import Control, ControlCatalogue, Knowledge, Rule, RulePack
 from threatline.model.architecture import did_you_mean
 from threatline.model.diagnostics import Diagnostic, InputError, format_path
 from threatline.formats.yamlio import Locator, load_yaml_file

@@ -71,6 +71,7 @@ class Threat(_Doc):
     impact: Score
     inherent: RiskFigure
     current: RiskFigure
+    residual: RiskFigure | None = None
     severity_reason: str = ""
     coverage: Coverage = "open"
     current_mitigations: list[str] = Field(default_factory=list)
@@ -80,15 +81,45 @@ class Threat(_Doc):
     capec: list[str] = Field(default_factory=list)
 
 
+class Cost(_Doc):
+    effort_days: tuple[float, float]
+    latency: str = "none"
+    latency_note: str = ""
+    ops: str = "none"
+    ops_note: str = ""
+
+    @property
+    def effort_mid(self) -> float:
+        return (self.effort_days[0] + self.effort_days[1]) / 2
+
+
+class Outcome(_Doc):
+    """What one mitigation does to one threat, applied on top of current controls."""
+
+    threat: str
+    partial: bool = False
+    before: RiskFigure
+    after: RiskFigure
+
+
 class Mitigation(_Doc):
     id: str
     control: str
     name: str = ""
+    description: str = ""
     placement: str
     placement_kind: TargetKind
+    placement_name: str = ""
     threats: list[str] = Field(default_factory=list)
     status: str = "proposed"
     source: str = "rule"
+    cost: Cost | None = None
+    likelihood_steps: int = 0
+    impact_steps: int = 0
+    outcomes: list[Outcome] = Field(default_factory=list)
+    rationale: str = ""
+    residual_risk: str = ""
+    references: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class Generator(_Doc):
