@@ -15,9 +15,14 @@ from rich.console import Console
 from rich.table import Table
 
 from threatline import __version__, service
+from threatline.engine.plan import plan as compute_plan
+from threatline.engine.scoring import override_factor
 from threatline.formats.knowledge_packs import load_knowledge, load_knowledge_with_sources
 from threatline.formats.markdown import CATEGORY_LABELS
+from threatline.formats.plan_output import parse_budget, plan_json, plan_markdown, plan_summary
+from threatline.formats.threatmodel_yaml import load_threat_model
 from threatline.formats.yamlio import atomic_write
+from threatline.model.architecture import did_you_mean
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import SEVERITY_ORDER
 
@@ -215,6 +220,117 @@ def _threat_table(model: Any, names: dict[str, str]) -> None:
     out.print(table)
 
 
+# ---------------------------------------------------------------- plan
+
+
+class PlanFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+class PlanMethod(StrEnum):
+    auto = "auto"
+    exact = "exact"
+    greedy = "greedy"
+
+
+@app.command()
+@handle_errors
+def plan(
+    model_file: Annotated[Path, typer.Argument(metavar="MODEL", help="threatmodel.yaml written by 'draft'.")],
+    appetite: Annotated[str, typer.Option(help="Highest severity you accept: low, medium, high or critical.")] = "medium",
+    budget: Annotated[str | None, typer.Option(help="Person-day budget (30d, 6w): maximise risk removed within it.")] = None,
+    fmt: Annotated[PlanFormat, typer.Option("--format", "-f", help="text, json or markdown.")] = PlanFormat.text,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout.")] = None,
+    method: Annotated[PlanMethod, typer.Option(help="auto: exact when small, greedy beyond.")] = PlanMethod.auto,
+) -> None:
+    """Choose the proposed mitigations that bring every threat to your risk appetite at least effort.
+
+    Example: [bold]threatline plan examples/payments/threatmodel.yaml --appetite medium --budget 30d[/bold]
+    """
+    if appetite not in SEVERITY_ORDER:
+        raise InputError([Diagnostic(file="--appetite", message=f"unknown severity '{appetite}'",
+                                     hint="one of " + ", ".join(SEVERITY_ORDER))])
+    model = load_threat_model(model_file)
+    days = parse_budget(budget) if budget is not None else None
+    result = compute_plan(model.threats, model.mitigations, appetite, days, method.value)
+    if fmt is PlanFormat.json:
+        text = plan_json(result, model)
+    elif fmt is PlanFormat.markdown:
+        text = plan_markdown(result, model)
+    else:
+        _plan_table(result, model)
+        return
+    if output is not None:
+        atomic_write(output, text)
+        out.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+def _plan_table(result: Any, model: Any) -> None:
+    summary = plan_summary(result, model)
+    table = Table(title=f"Mitigation plan, appetite {result.appetite}"
+                  + (f", budget {result.budget_days:g} person-days" if result.budget_days is not None else ""))
+    for col in ("Control", "Placement", "Threats", "Effort (d)", "Latency", "Ops"):
+        table.add_column(col)
+    for m in summary["mitigations"]:
+        effort = f"{m['effort_days'][0]:g}-{m['effort_days'][1]:g}" if m["effort_days"] else "?"
+        table.add_row(m["name"], m["placement"], str(len(m["threats"])), effort, str(m["latency"]), str(m["ops"]))
+    out.print(table)
+    e = summary["effort_days"]
+    out.print(f"{len(summary['mitigations'])} mitigations, {e['low']:g}-{e['high']:g} person-days "
+              f"(expected {e['expected']:g}), {result.method} planner")
+    out.print("severity now:   " + ", ".join(f"{n} {s}" for s, n in summary["severity_before"].items()))
+    out.print("after the plan: " + ", ".join(f"{n} {s}" for s, n in summary["severity_after"].items()))
+    for where, items in summary["latency_added"].items():
+        out.print(f"latency on {where}: {'; '.join(items)}", markup=False)
+    ops = summary["ops_burden"]
+    out.print(f"ops burden: {ops['high']} high, {ops['medium']} medium, {ops['low']} low")
+    left = summary["left_above_appetite"]
+    if left:
+        out.print(f"[yellow]{len(left)} threat(s) left above appetite:[/yellow]")
+        for t in left:
+            out.print(f"  {t['threat']} {t['title']} ({t['severity']}): {t['why']}", markup=False)
+    else:
+        out.print("[green]every threat is at or below the appetite after this plan[/green]")
+
+
+@app.command()
+@handle_errors
+def override(
+    model_file: Annotated[Path, typer.Argument(metavar="MODEL", help="threatmodel.yaml to change.")],
+    threat_id: Annotated[str, typer.Argument(metavar="THREAT", help="Threat id, e.g. T-3f9a2c1d0b.")],
+    factor: Annotated[str, typer.Argument(metavar="SCORE.FACTOR=DELTA", help="e.g. likelihood.exposure=-1 or impact.data-tags=0")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (required).")] = "",
+    who: Annotated[str, typer.Option("--as", help="Who overrides (recorded as the factor's source).")] = "reviewer",
+) -> None:
+    """Override one likelihood or impact factor of a threat, with a reason; every figure is rescored.
+
+    Example: [bold]threatline override threatmodel.yaml T-3f9a2c1d0b likelihood.exposure=-1 -r "only reachable over the VPN"[/bold]
+    """
+    name, _, delta_text = factor.partition("=")
+    score, _, factor_name = name.partition(".")
+    if score not in ("likelihood", "impact") or not factor_name or not delta_text.lstrip("+-").isdigit():
+        raise InputError([Diagnostic(file=str(model_file), key=factor, message="cannot read the override",
+                                     hint="write SCORE.FACTOR=DELTA, e.g. likelihood.exposure=-1")])
+    if not reason.strip():
+        raise InputError([Diagnostic(file=str(model_file), key=threat_id, message="an override needs a reason",
+                                     hint='add --reason "..."')])
+    model = load_threat_model(model_file)
+    index = next((i for i, t in enumerate(model.threats) if t.id == threat_id), None)
+    if index is None:
+        raise InputError([Diagnostic(file=str(model_file), key=threat_id, message="no such threat",
+                                     hint=did_you_mean(threat_id, [t.id for t in model.threats]))])
+    before = model.threats[index]
+    after = override_factor(before, score, factor_name, int(delta_text), reason, f"reviewer:{who}")
+    model.threats[index] = after
+    service.save_model(model, model_file)
+    out.print(f"{threat_id}: {score} {getattr(before, score).value} -> {getattr(after, score).value}, "
+              f"severity {before.severity} -> {after.severity}")
+
+
 # ---------------------------------------------------------------- rules
 
 
@@ -229,7 +345,7 @@ def rules_list(
 
     Example: [bold]threatline rules list --rules ./our-rules[/bold]
     """
-    knowledge, loaded = load_knowledge_with_sources(rules, controls)
+    _, loaded = load_knowledge_with_sources(rules, controls)
     table = Table(title=f"{len(loaded)} rules")
     for col in ("Id", "Pack", "Category", "Applies to", "Title"):
         table.add_column(col)

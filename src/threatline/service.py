@@ -7,14 +7,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from threatline.engine.draft import draft
-from threatline.engine.knowledge import Knowledge
 from threatline.engine.facts import ArchitectureView
+from threatline.engine.knowledge import Knowledge
 from threatline.formats.architecture_yaml import load_architecture, parse_architecture
 from threatline.formats.json_format import JsonExporter
-from threatline.formats.knowledge_packs import LoadedRule, load_knowledge, load_knowledge_with_sources
+from threatline.formats.knowledge_packs import (
+    LoadedRule,
+    load_knowledge,
+    load_knowledge_with_sources,
+)
 from threatline.formats.markdown import MarkdownExporter
-from threatline.formats.threatmodel_yaml import YamlExporter
-from threatline.formats.yamlio import atomic_write, load_yaml_file, read_text
+from threatline.formats.threatmodel_yaml import HEADER, YamlExporter
+from threatline.formats.yamlio import atomic_write, dump_yaml, load_yaml_file, read_text
 from threatline.model.architecture import Architecture
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import ThreatModel
@@ -55,6 +59,11 @@ def write_outputs(result: DraftResult, out_dir: Path, stem: str = "threatmodel")
     for path, text in rendered.items():
         atomic_write(path, text)
     return list(rendered)
+
+
+def save_model(model: ThreatModel, path: Path) -> None:
+    """Rewrite a threatmodel.yaml in place, atomically."""
+    atomic_write(path, HEADER + dump_yaml(model.model_dump(mode="json")))
 
 
 # ---------------------------------------------------------------- rules check

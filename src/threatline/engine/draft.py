@@ -16,12 +16,13 @@ from threatline.engine import scoring
 from threatline.engine.facts import AppliedControl, ArchitectureView, ElementFacts
 from threatline.engine.ids import stable_id
 from threatline.engine.knowledge import TEMPLATE_PATTERN, Knowledge, Rule
-from threatline.engine.mitigations import propose_mitigations
+from threatline.engine.mitigations import combine, propose_mitigations, steps
 from threatline.model.architecture import Architecture, StrideCategory
 from threatline.model.threatmodel import (
     ArchitectureRef,
     CurrentMitigation,
     Generator,
+    Steps,
     Threat,
     ThreatModel,
 )
@@ -126,20 +127,18 @@ def _make_threat(
     )
     inherent = scoring.figure(lk.value, im.value)
     present = _addressing(rule, ef, knowledge, custom)
-    l_now, i_now = lk.value, im.value
     notes: list[str] = []
     details: list[CurrentMitigation] = []
+    lk_steps: list[int] = []
+    im_steps: list[int] = []
     for applied, partial in present:
-        control = knowledge.controls.get(applied.control)
-        steps_l = control.effect.likelihood if control else 1
-        steps_i = control.effect.impact if control else 0
-        if partial:
-            steps_l = max(1, steps_l - 1) if steps_l else 0
-            steps_i = max(0, steps_i - 1)
-        l_now, i_now = scoring.clamp(l_now - steps_l), scoring.clamp(i_now - steps_i)
+        a, b = steps(knowledge.controls.get(applied.control), partial)
+        lk_steps.append(a)
+        im_steps.append(b)
         notes.append(applied.control + (" (partial)" if partial else ""))
         details.append(CurrentMitigation(control=applied.control, via=applied.via, note=applied.note, partial=partial))
-    current = scoring.figure(l_now, i_now)
+    effect = Steps(likelihood=combine(lk_steps), impact=combine(im_steps))
+    current = scoring.figure(lk.value - effect.likelihood, im.value - effect.impact)
     if any(not p for _, p in present):
         coverage = "mitigated"
     elif present:
@@ -162,6 +161,7 @@ def _make_threat(
         impact=im,
         inherent=inherent,
         current=current,
+        current_effect=effect,
         severity_reason=scoring.explain(lk, im, inherent, current, notes),
         coverage=coverage,  # type: ignore[arg-type]
         current_mitigations=[d.control for d in details],

@@ -170,11 +170,11 @@ class Rule(_Doc):
     @model_validator(mode="after")
     def _templates(self) -> Rule:
         allowed = TEMPLATE_VARIABLES[self.applies_to]
-        for field in ("title", "description"):
-            for var in _TEMPLATE_VAR.findall(getattr(self, field)):
+        for attr in ("title", "description"):
+            for var in _TEMPLATE_VAR.findall(getattr(self, attr)):
                 if var not in allowed:
                     raise ValueError(
-                        f"{field} uses unknown variable {{{var}}}; for {self.applies_to} rules: "
+                        f"{attr} uses unknown variable {{{var}}}; for {self.applies_to} rules: "
                         + ", ".join(sorted(allowed))
                     )
         return self

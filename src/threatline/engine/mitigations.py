@@ -14,7 +14,15 @@ from threatline.engine import scoring
 from threatline.engine.facts import ArchitectureView, ElementFacts
 from threatline.engine.ids import stable_id
 from threatline.engine.knowledge import Control, Knowledge, Rule
-from threatline.model.threatmodel import SEVERITY_ORDER, Cost, Mitigation, Outcome, RiskFigure, Threat
+from threatline.model.threatmodel import (
+    SEVERITY_ORDER,
+    Cost,
+    Mitigation,
+    Outcome,
+    RiskFigure,
+    Steps,
+    Threat,
+)
 
 
 def placement_of(at: str, ef: ElementFacts, view: ArchitectureView) -> tuple[str, str]:
@@ -43,6 +51,15 @@ def steps(control: Control | None, partial: bool) -> tuple[int, int]:
     return lk, im
 
 
+def combine(step_list: Iterable[int]) -> int:
+    """Controls on one threat do not simply add up (TLS and mTLS are alternatives):
+    the strongest counts in full, and any further control adds one step of depth."""
+    values = sorted((v for v in step_list if v > 0), reverse=True)
+    if not values:
+        return 0
+    return values[0] + (1 if len(values) > 1 else 0)
+
+
 def lower(figure: RiskFigure, lk_steps: int, im_steps: int) -> RiskFigure:
     return scoring.figure(figure.likelihood - lk_steps, figure.impact - im_steps)
 
@@ -66,8 +83,10 @@ def propose_mitigations(
     mitigations: dict[str, Mitigation] = {}
     for threat in threats:
         rule = rules[threat.rule or ""]
-        lk_total = im_total = 0
-        if threat.coverage != "mitigated":
+        lk_steps: list[int] = []
+        im_steps: list[int] = []
+        # Propose for open threats, and for covered ones still at medium or above.
+        if threat.coverage != "mitigated" or threat.current.severity != "low":
             present = set(threat.current_mitigations)
             ef = facts_by_key[(threat.target_kind, threat.target)]
             for ab in rule.addressed_by:
@@ -89,9 +108,10 @@ def propose_mitigations(
                     Outcome(threat=threat.id, partial=ab.partial, before=threat.current, after=lower(threat.current, lk, im))
                 )
                 threat.proposed_mitigations.append(mid)
-                lk_total += lk
-                im_total += im
-        threat.residual = lower(threat.current, lk_total, im_total)
+                lk_steps.append(lk)
+                im_steps.append(im)
+        threat.proposed_effect = Steps(likelihood=combine(lk_steps), impact=combine(im_steps))
+        threat.residual = lower(threat.current, threat.proposed_effect.likelihood, threat.proposed_effect.impact)
     for m in mitigations.values():
         _explain(m, knowledge.controls.get(m.control))
     return list(mitigations.values())

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from threatline.model.architecture import CLASSIFICATION_ORDER, DataAsset
-from threatline.model.threatmodel import Factor, RiskFigure, Score
+from threatline.model.threatmodel import Factor, RiskFigure, Score, Threat
 
 SCORING_MODEL = "threatline-5x5/1"
 
@@ -159,3 +159,43 @@ def explain(lk: Score, im: Score, inherent: RiskFigure, current: RiskFigure, con
     if control_notes:
         text += f"; with {', '.join(control_notes)}: likelihood {current.likelihood}, impact {current.impact} -> {current.severity}"
     return text
+
+
+def override_factor(threat: Threat, score: str, factor: str, delta: int, reason: str, source: str) -> Threat:
+    """A reviewer sets one factor of likelihood or impact; every figure follows.
+
+    The factor keeps its name, takes the reviewer's delta, reason and source; a
+    factor the rule did not have is added. Inherent, current and residual figures
+    and the severity are recomputed from the factors and the control effects.
+    """
+    if score not in ("likelihood", "impact"):
+        raise ValueError("score is 'likelihood' or 'impact'")
+    if not reason.strip():
+        raise ValueError("an override needs a reason")
+    updated = threat.model_copy(deep=True)
+    target: Score = getattr(updated, score)
+    new = Factor(name=factor, delta=delta, reason=reason.strip(), source=source)
+    for i, f in enumerate(target.factors):
+        if f.name == factor:
+            target.factors[i] = new
+            break
+    else:
+        target.factors.append(new)
+    value = target.base
+    for f in target.factors:
+        value = clamp(value + f.delta)
+    target.value = value
+    updated.inherent = figure(updated.likelihood.value, updated.impact.value)
+    updated.current = figure(
+        updated.inherent.likelihood - updated.current_effect.likelihood,
+        updated.inherent.impact - updated.current_effect.impact,
+    )
+    updated.residual = figure(
+        updated.current.likelihood - updated.proposed_effect.likelihood,
+        updated.current.impact - updated.proposed_effect.impact,
+    )
+    updated.severity = updated.current.severity
+    updated.severity_reason = explain(
+        updated.likelihood, updated.impact, updated.inherent, updated.current, list(updated.current_mitigations)
+    )
+    return updated

@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from threatline.engine.conditions import ConditionError
 from threatline.engine.knowledge import Control, ControlCatalogue, Knowledge, Rule, RulePack
+from threatline.formats.yamlio import Locator, load_yaml_file
 from threatline.model.architecture import did_you_mean
 from threatline.model.diagnostics import Diagnostic, InputError, format_path
-from threatline.formats.yamlio import Locator, load_yaml_file
 
 
 def bundled_dir() -> Path:

@@ -115,7 +115,13 @@ class MarkdownExporter(Exporter):
     name = "markdown"
     suffix = ".md"
 
+    def __init__(self, appetite: str = "medium"):
+        self.appetite = appetite
+
     def render(self, model: ThreatModel, arch: Architecture) -> str:
+        from threatline.engine.plan import plan
+        from threatline.formats.plan_output import plan_summary
+
         names = {c.id: c.label for c in arch.components}
         names.update({f.id: f.label for f in arch.flows})
         names.update({z.id: z.label for z in arch.zones})
@@ -125,7 +131,14 @@ class MarkdownExporter(Exporter):
             c.value: Counter(t.severity for t in model.threats if t.category == c) for c in StrideCategory
         }
         mitigations = {m.id: m for m in model.mitigations}
+        figures = {
+            name: Counter(getattr(t, name).severity for t in model.threats if getattr(t, name) is not None)
+            for name in ("inherent", "current", "residual")
+        }
+        the_plan = plan(model.threats, model.mitigations, self.appetite)
         return environment().get_template("report.md.j2").render(
+            figures=figures,
+            plan=plan_summary(the_plan, model),
             model=model,
             arch=arch,
             names=names,

@@ -341,7 +341,7 @@ def check_references(arch: Architecture, known_controls: set[str]) -> list[Probl
         cur = z.parent
         while cur is not None and cur in parents:
             if cur in chain:
-                cycle = chain[chain.index(cur):] + [cur]
+                cycle = [*chain[chain.index(cur):], cur]
                 key = min(cycle)
                 if key not in reported:
                     reported.add(key)

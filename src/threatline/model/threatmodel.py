@@ -54,6 +54,13 @@ class CurrentMitigation(_Doc):
         return text
 
 
+class Steps(_Doc):
+    """Score steps a set of controls removes (likelihood, impact)."""
+
+    likelihood: int = 0
+    impact: int = 0
+
+
 class Threat(_Doc):
     id: str
     target: str
@@ -72,6 +79,8 @@ class Threat(_Doc):
     inherent: RiskFigure
     current: RiskFigure
     residual: RiskFigure | None = None
+    current_effect: Steps = Field(default_factory=Steps)
+    proposed_effect: Steps = Field(default_factory=Steps)
     severity_reason: str = ""
     coverage: Coverage = "open"
     current_mitigations: list[str] = Field(default_factory=list)

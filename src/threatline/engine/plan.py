@@ -1,0 +1,339 @@
+"""Choosing which proposed mitigations to do: a set-cover / knapsack problem.
+
+Two questions, over the mitigations proposed for threats above the risk appetite:
+
+* cover: the cheapest set (by expected effort, the middle of each person-day
+  range) that brings every threat that *can* reach the appetite down to it;
+* budget: within a person-day budget, the set that removes the most risk, where
+  risk removed is the sum over threats of severity steps dropped times impact.
+
+Small problems (at most `EXACT_LIMIT` candidate mitigations) are solved exactly by
+branch and bound; larger ones greedily:
+
+* cover: repeatedly take the mitigation with the best ratio of progress (severity
+  steps still above the appetite removed, ties broken by score steps) to cost,
+  then drop any chosen mitigation the plan still meets the appetite without.
+  For the pure set-cover case (every threat needs any one of its mitigations)
+  this is the classic greedy, within a factor H(n) <= ln(n) + 1 of the optimum.
+* budget: take mitigations by risk removed per person-day while they fit, and
+  keep the best single mitigation instead when it alone removes more (the usual
+  guard that keeps greedy within a factor of two of the optimum for knapsacks
+  with additive gains).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from threatline.engine import scoring
+from threatline.engine.mitigations import combine
+from threatline.model.threatmodel import SEVERITY_ORDER, Mitigation, RiskFigure, Threat
+
+EXACT_LIMIT = 20
+
+
+def rank(severity: str) -> int:
+    return SEVERITY_ORDER.index(severity)
+
+
+@dataclass
+class PlanThreat:
+    id: str
+    current: RiskFigure
+    options: dict[str, tuple[int, int]]  # mitigation id -> (likelihood steps, impact steps)
+
+    def after(self, chosen: Iterable[str]) -> RiskFigure:
+        picked = [self.options[mid] for mid in chosen if mid in self.options]
+        lk = combine(a for a, _ in picked)
+        im = combine(b for _, b in picked)
+        return scoring.figure(self.current.likelihood - lk, self.current.impact - im)
+
+
+@dataclass
+class Plan:
+    appetite: str
+    budget_days: float | None
+    method: str
+    selected: list[str]
+    effort_days: tuple[float, float]
+    effort_expected: float
+    risk_removed: int
+    above_before: list[str]
+    left_above: dict[str, str]  # threat id -> why
+    after: dict[str, RiskFigure] = field(default_factory=dict)
+
+
+def _problem(threats: list[Threat], mitigations: list[Mitigation], appetite: str) -> tuple[list[PlanThreat], dict[str, Mitigation]]:
+    by_id = {m.id: m for m in mitigations if m.status not in ("rejected",)}
+    problem: list[PlanThreat] = []
+    for t in threats:
+        if t.status in ("rejected", "retired"):
+            continue
+        if rank(t.current.severity) <= rank(appetite):
+            continue
+        options: dict[str, tuple[int, int]] = {}
+        for m in by_id.values():
+            for o in m.outcomes:
+                if o.threat == t.id:
+                    options[m.id] = (o.before.likelihood - o.after.likelihood, o.before.impact - o.after.impact)
+        problem.append(PlanThreat(t.id, t.current, options))
+    return problem, by_id
+
+
+def cost(m: Mitigation) -> float:
+    return m.cost.effort_mid if m.cost else 1.0
+
+
+def _weight(pt: PlanThreat, chosen: Iterable[str]) -> int:
+    """Risk removed on one threat: severity steps dropped times current impact."""
+    after = pt.after(chosen)
+    return (rank(pt.current.severity) - rank(after.severity)) * pt.current.impact
+
+
+def plan(
+    threats: list[Threat],
+    mitigations: list[Mitigation],
+    appetite: str = "medium",
+    budget_days: float | None = None,
+    method: str = "auto",
+) -> Plan:
+    if appetite not in SEVERITY_ORDER:
+        raise ValueError(f"appetite must be one of {', '.join(SEVERITY_ORDER)}")
+    problem, by_id = _problem(threats, mitigations, appetite)
+    candidates = sorted({mid for pt in problem for mid in pt.options}, key=lambda m: (cost(by_id[m]), m))
+    chosen: set[str] = set()
+    if budget_days is None:
+        # Threats that share no mitigation are independent: solve each group on its own,
+        # exactly when it is small enough, which keeps large models fast and mostly exact.
+        reachable = [pt for pt in problem if rank(pt.after(pt.options).severity) <= rank(appetite)]
+        greedy_groups = 0
+        for group, group_candidates in _groups(reachable, candidates):
+            use_exact = method == "exact" or (method == "auto" and len(group_candidates) <= EXACT_LIMIT)
+            if use_exact:
+                chosen |= _exact_cover(group, group_candidates, by_id, appetite)
+            else:
+                greedy_groups += 1
+                chosen |= _greedy_cover(group, group_candidates, by_id, appetite)
+        used = "exact" if greedy_groups == 0 else f"greedy ({greedy_groups} group(s) over {EXACT_LIMIT} candidates)"
+    else:
+        use_exact = method == "exact" or (method == "auto" and len(candidates) <= EXACT_LIMIT)
+        if use_exact:
+            chosen = _exact_budget(problem, candidates, by_id, budget_days)
+        else:
+            chosen = _greedy_budget(problem, candidates, by_id, budget_days)
+        used = "exact" if use_exact else "greedy"
+    chosen = sorted(chosen)
+    left: dict[str, str] = {}
+    after: dict[str, RiskFigure] = {}
+    for pt in problem:
+        fig = pt.after(chosen)
+        after[pt.id] = fig
+        if rank(fig.severity) > rank(appetite):
+            best = pt.after(pt.options)
+            if not pt.options:
+                left[pt.id] = "no catalogue control addresses it; needs a manual mitigation or risk acceptance"
+            elif rank(best.severity) > rank(appetite):
+                left[pt.id] = f"every proposed mitigation together only reaches {best.severity}"
+            else:
+                left[pt.id] = f"not within the budget of {budget_days:g} person-days" if budget_days is not None else "not selected"
+    low = sum(by_id[m].cost.effort_days[0] if by_id[m].cost else 1.0 for m in chosen)
+    high = sum(by_id[m].cost.effort_days[1] if by_id[m].cost else 1.0 for m in chosen)
+    return Plan(
+        appetite=appetite,
+        budget_days=budget_days,
+        method=used,
+        selected=chosen,
+        effort_days=(low, high),
+        effort_expected=sum(cost(by_id[m]) for m in chosen),
+        risk_removed=sum(_weight(pt, chosen) for pt in problem),
+        above_before=[pt.id for pt in problem],
+        left_above=left,
+        after=after,
+    )
+
+
+def _groups(problem: list[PlanThreat], candidates: list[str]) -> list[tuple[list[PlanThreat], list[str]]]:
+    """Connected groups of threats linked by a shared mitigation (union-find)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for pt in problem:
+        root = find("t:" + pt.id)
+        for mid in pt.options:
+            parent[find("m:" + mid)] = root
+    threats_by_root: dict[str, list[PlanThreat]] = {}
+    for pt in problem:
+        threats_by_root.setdefault(find("t:" + pt.id), []).append(pt)
+    cands_by_root: dict[str, list[str]] = {}
+    for mid in candidates:  # keeps the cost order
+        key = "m:" + mid
+        if key in parent:
+            cands_by_root.setdefault(find(key), []).append(mid)
+    return [(threats_by_root[r], cands_by_root.get(r, [])) for r in sorted(threats_by_root)]
+
+
+# ---------------------------------------------------------------- cover
+
+
+def _meets(pt: PlanThreat, chosen: Iterable[str], appetite: str) -> bool:
+    return rank(pt.after(chosen).severity) <= rank(appetite)
+
+
+def _exact_cover(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, Mitigation], appetite: str) -> set[str]:
+    best: list[set[str] | float] = [set(candidates), sum(cost(by_id[c]) for c in candidates)]
+    relevant = {mid: [pt for pt in problem if mid in pt.options] for mid in candidates}
+
+    def search(i: int, chosen: set[str], spent: float) -> None:
+        if spent >= best[1]:  # type: ignore[operator]
+            return
+        if all(_meets(pt, chosen, appetite) for pt in problem):
+            best[0], best[1] = set(chosen), spent
+            return
+        if i == len(candidates):
+            return
+        # Prune: a threat that cannot meet the appetite even with every remaining candidate.
+        rest = chosen | set(candidates[i:])
+        if not all(_meets(pt, rest, appetite) for pt in problem):
+            return
+        mid = candidates[i]
+        if any(not _meets(pt, chosen, appetite) for pt in relevant[mid]):
+            chosen.add(mid)
+            search(i + 1, chosen, spent + cost(by_id[mid]))
+            chosen.discard(mid)
+        search(i + 1, chosen, spent)
+
+    search(0, set(), 0.0)
+    return best[0]  # type: ignore[return-value]
+
+
+def _excess(pt: PlanThreat, chosen: Iterable[str], appetite: str) -> tuple[int, int]:
+    fig = pt.after(chosen)
+    return max(0, rank(fig.severity) - rank(appetite)), fig.likelihood + fig.impact
+
+
+def _greedy_cover(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, Mitigation], appetite: str) -> set[str]:
+    """Lazy greedy by progress per person-day, then reverse delete of what is not needed."""
+    import heapq
+
+    chosen: set[str] = set()
+    by_mid: dict[str, list[PlanThreat]] = {}
+    for pt in problem:
+        for mid in pt.options:
+            by_mid.setdefault(mid, []).append(pt)
+
+    def progress(mid: str) -> tuple[int, int]:
+        gain_sev = gain_steps = 0
+        for pt in by_mid.get(mid, []):
+            if _meets(pt, chosen, appetite):
+                continue
+            e0, s0 = _excess(pt, chosen, appetite)
+            e1, s1 = _excess(pt, chosen | {mid}, appetite)
+            gain_sev += e0 - e1
+            gain_steps += s0 - s1
+        return gain_sev, gain_steps
+
+    def key(mid: str) -> tuple[float, float]:
+        g_sev, g_steps = progress(mid)
+        c = max(cost(by_id[mid]), 0.01)
+        return (-g_sev / c, -g_steps / c)
+
+    heap = [(key(m), m) for m in candidates]
+    heapq.heapify(heap)
+    still_open = {pt.id for pt in problem if not _meets(pt, chosen, appetite)}
+    while heap and still_open:
+        _, mid = heapq.heappop(heap)
+        fresh = key(mid)
+        if fresh >= (0.0, 0.0):
+            continue  # no progress left from this mitigation
+        if heap and fresh > heap[0][0]:
+            heapq.heappush(heap, (fresh, mid))
+            continue
+        chosen.add(mid)
+        still_open -= {pt.id for pt in by_mid.get(mid, []) if _meets(pt, chosen, appetite)}
+    # Reverse delete: drop what the plan no longer needs, most expensive first.
+    for mid in sorted(chosen, key=lambda m: (-cost(by_id[m]), m)):
+        trial = chosen - {mid}
+        if all(_meets(pt, trial, appetite) for pt in by_mid.get(mid, [])):
+            chosen = trial
+    return chosen
+
+
+# ---------------------------------------------------------------- budget
+
+
+def _exact_budget(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, Mitigation], budget: float) -> set[str]:
+    best: list = [set(), 0]
+
+    def value(chosen: set[str]) -> int:
+        return sum(_weight(pt, chosen) for pt in problem)
+
+    def search(i: int, chosen: set[str], spent: float) -> None:
+        v = value(chosen)
+        if v > best[1] or (v == best[1] and spent < sum(cost(by_id[m]) for m in best[0])):
+            best[0], best[1] = set(chosen), v
+        if i == len(candidates):
+            return
+        # Bound: what every remaining affordable candidate could add at most.
+        affordable = [m for m in candidates[i:] if spent + cost(by_id[m]) <= budget]
+        if value(chosen | set(affordable)) <= best[1]:
+            return
+        mid = candidates[i]
+        if spent + cost(by_id[mid]) <= budget:
+            chosen.add(mid)
+            search(i + 1, chosen, spent + cost(by_id[mid]))
+            chosen.discard(mid)
+        search(i + 1, chosen, spent)
+
+    search(0, set(), 0.0)
+    return best[0]
+
+
+def _greedy_budget(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, Mitigation], budget: float) -> set[str]:
+    """Lazy greedy by risk removed per person-day (gains are re-checked when popped)."""
+    import heapq
+
+    by_mid: dict[str, list[PlanThreat]] = {}
+    for pt in problem:
+        for mid in pt.options:
+            by_mid.setdefault(mid, []).append(pt)
+    chosen: set[str] = set()
+
+    def gain(mid: str) -> float:
+        total = 0.0
+        for pt in by_mid.get(mid, []):
+            before, after = pt.after(chosen), pt.after(chosen | {mid})
+            total += (rank(before.severity) - rank(after.severity)) * pt.current.impact
+            # Score steps that drop no severity yet may enable a later drop: count them lightly.
+            total += 0.01 * ((before.likelihood + before.impact) - (after.likelihood + after.impact))
+        return total
+
+    heap = [(-gain(m) / max(cost(by_id[m]), 0.01), m) for m in candidates]
+    heapq.heapify(heap)
+    spent = 0.0
+    while heap:
+        _, mid = heapq.heappop(heap)
+        c = cost(by_id[mid])
+        if spent + c > budget:
+            continue
+        fresh = -gain(mid) / max(c, 0.01)
+        if fresh >= 0:
+            continue
+        if heap and fresh > heap[0][0]:
+            heapq.heappush(heap, (fresh, mid))
+            continue
+        chosen.add(mid)
+        spent += c
+    single = max(
+        (m for m in candidates if cost(by_id[m]) <= budget),
+        key=lambda m: sum(_weight(pt, {m}) for pt in by_mid.get(m, [])),
+        default=None,
+    )
+    if single is not None and sum(_weight(pt, {single}) for pt in problem) > sum(_weight(pt, chosen) for pt in problem):
+        return {single}
+    return chosen
