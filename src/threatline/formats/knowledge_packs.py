@@ -42,10 +42,13 @@ def _validation_errors(exc: ValidationError, name: str, locator: Locator, prefix
     return out
 
 
-def load_controls(files: list[Path]) -> tuple[dict[str, Control], dict[str, str]]:
+def load_controls(files: list[Path], bundled: int = 1) -> tuple[dict[str, Control], dict[str, str]]:
+    """The first `bundled` files are Threatline's own (an id may appear once across
+    them); later files are an organisation's, whose entries add or replace by id."""
     controls: dict[str, Control] = {}
+    origin: dict[str, str] = {}
     errors: list[Diagnostic] = []
-    for path in files:
+    for n, path in enumerate(files):
         data, locator = load_yaml_file(path)
         if isinstance(data, list):
             data = {"controls": data}
@@ -55,6 +58,7 @@ def load_controls(files: list[Path]) -> tuple[dict[str, Control], dict[str, str]
             errors += _validation_errors(exc, str(path), locator, ())
             continue
         for i, control in enumerate(catalogue.controls):
+            line, col = locator.locate(("controls", i, "id"))
             try:
                 control.compile()
             except ConditionError as exc:
@@ -62,12 +66,21 @@ def load_controls(files: list[Path]) -> tuple[dict[str, Control], dict[str, str]
                 errors.append(Diagnostic(file=str(path), line=line, column=col,
                                          key=f"controls[{i}].{exc.path}", message=str(exc)))
                 continue
+            if n < bundled and control.id in controls:
+                errors.append(Diagnostic(file=str(path), line=line, column=col, key=f"controls[{i}].id",
+                                         message=f"control '{control.id}' is already defined in {origin[control.id]}"))
+                continue
             controls[control.id] = control
+            origin[control.id] = f"{path.name}:{line}"
     aliases: dict[str, str] = {}
     for control in controls.values():
         for alias in control.aliases:
             if alias in controls:
-                errors.append(Diagnostic(file="controls", message=f"alias '{alias}' of '{control.id}' is also a control id"))
+                errors.append(Diagnostic(file=origin[control.id], key=f"{control.id}.aliases",
+                                         message=f"alias '{alias}' is also a control id (defined at {origin[alias]})"))
+            elif alias in aliases and aliases[alias] != control.id:
+                errors.append(Diagnostic(file=origin[control.id], key=f"{control.id}.aliases",
+                                         message=f"alias '{alias}' is also an alias of '{aliases[alias]}'"))
             aliases[alias] = control.id
     if errors:
         raise InputError(errors)
@@ -138,7 +151,7 @@ def load_knowledge_with_sources(
 ) -> tuple[Knowledge, list[LoadedRule]]:
     base = bundled_dir()
     bundled = [base / "controls.yaml", *sorted(base.glob("controls-*.yaml"))]
-    controls, aliases = load_controls([*bundled, *(control_files or [])])
+    controls, aliases = load_controls([*bundled, *(control_files or [])], bundled=len(bundled))
     loaded, packs = load_rules([base / "rules", *(rule_dirs or [])], controls, aliases)
     knowledge = Knowledge(rules=[lr.rule for lr in loaded], controls=controls, aliases=aliases, packs=packs)
     return knowledge, loaded
