@@ -22,9 +22,12 @@ from threatline.formats.markdown import CATEGORY_LABELS
 from threatline.formats.plan_output import parse_budget, plan_json, plan_markdown, plan_summary
 from threatline.formats.threatmodel_yaml import load_threat_model
 from threatline.formats.yamlio import atomic_write
+from threatline.identity import current_identity
 from threatline.model.architecture import did_you_mean
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import SEVERITY_ORDER
+from threatline.store.directory import ModelStore
+from threatline.workflow.actions import Event
 
 app = typer.Typer(
     name="threatline",
@@ -184,8 +187,14 @@ def draft(
         sys.stdout.write(service.OUTPUTS[fmt.value].render(result.model, result.arch))
         return
     _print_diagnostics(result.warnings)
-    written = service.write_outputs(result, output if output is not None else architecture.parent)
-    model = result.model
+    saved = service.write_outputs(result, output if output is not None else architecture.parent, who=current_identity(None))
+    written = saved.paths
+    model = saved.model
+    if saved.merge is not None:
+        m = saved.merge
+        out.print(f"merged into the existing model: {len(m.added)} new, {len(m.kept)} kept with their decisions, "
+                  f"{len(m.retired)} retired, {len(m.revived)} back to review"
+                  + ("" if saved.changed else " (no change)"))
     if not quiet:
         _threat_table(model, {c.id: c.label for c in result.arch.components} | {f.id: f.label for f in result.arch.flows} | {z.id: z.label for z in result.arch.zones})
     sev = Counter(t.severity for t in model.threats)
@@ -304,7 +313,7 @@ def override(
     threat_id: Annotated[str, typer.Argument(metavar="THREAT", help="Threat id, e.g. T-3f9a2c1d0b.")],
     factor: Annotated[str, typer.Argument(metavar="SCORE.FACTOR=DELTA", help="e.g. likelihood.exposure=-1 or impact.data-tags=0")],
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why (required).")] = "",
-    who: Annotated[str, typer.Option("--as", help="Who overrides (recorded as the factor's source).")] = "reviewer",
+    who: Annotated[str | None, typer.Option("--as", help="Who overrides (default: git config user.email).")] = None,
 ) -> None:
     """Override one likelihood or impact factor of a threat, with a reason; every figure is rescored.
 
@@ -318,15 +327,20 @@ def override(
     if not reason.strip():
         raise InputError([Diagnostic(file=str(model_file), key=threat_id, message="an override needs a reason",
                                      hint='add --reason "..."')])
-    model = load_threat_model(model_file)
+    model = ModelStore(model_file).load().model
     index = next((i for i, t in enumerate(model.threats) if t.id == threat_id), None)
     if index is None:
         raise InputError([Diagnostic(file=str(model_file), key=threat_id, message="no such threat",
                                      hint=did_you_mean(threat_id, [t.id for t in model.threats]))])
     before = model.threats[index]
+    who = current_identity(who) or "reviewer"
     after = override_factor(before, score, factor_name, int(delta_text), reason, f"reviewer:{who}")
     model.threats[index] = after
-    service.save_model(model, model_file)
+    store = ModelStore(model_file)
+    loaded = store.load()
+    event = Event("threat.override", threat_id, "reviewer", {"factor": name, "severity": before.severity},
+                  {"factor": name, "delta": int(delta_text), "severity": after.severity}, reason)
+    store.commit(loaded, model, [event], who, service.utc_now())
     out.print(f"{threat_id}: {score} {getattr(before, score).value} -> {getattr(after, score).value}, "
               f"severity {before.severity} -> {after.severity}")
 
@@ -406,6 +420,9 @@ def controls_list(controls: ControlsOpt = None) -> None:
 def main() -> None:
     app()
 
+
+# The review-loop commands register themselves on `app`.
+from threatline import review_cli  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from threatline.engine.draft import draft
@@ -22,6 +23,10 @@ from threatline.formats.yamlio import atomic_write, dump_yaml, load_yaml_file, r
 from threatline.model.architecture import Architecture
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import ThreatModel
+from threatline.store.directory import ModelStore
+from threatline.workflow.actions import Event
+from threatline.workflow.hashing import content_hash
+from threatline.workflow.merge import MergeReport, merge
 
 
 @dataclass
@@ -50,15 +55,45 @@ def draft_file(path: Path, rule_dirs: list[Path] | None = None, control_files: l
 OUTPUTS = {"yaml": YamlExporter(), "json": JsonExporter(), "markdown": MarkdownExporter()}
 
 
-def write_outputs(result: DraftResult, out_dir: Path, stem: str = "threatmodel") -> list[Path]:
-    """Render every output first, then write each atomically: no half-written set on error."""
-    rendered = {
-        out_dir / f"{stem}.yaml": OUTPUTS["yaml"].render(result.model, result.arch),
-        out_dir / f"{stem}.md": OUTPUTS["markdown"].render(result.model, result.arch),
-    }
-    for path, text in rendered.items():
-        atomic_write(path, text)
-    return list(rendered)
+@dataclass
+class SavedDraft:
+    model: ThreatModel
+    paths: list[Path]
+    merge: MergeReport | None
+    changed: bool
+
+
+def write_outputs(
+    result: DraftResult, out_dir: Path, stem: str = "threatmodel", who: str | None = None, now: str | None = None
+) -> SavedDraft:
+    """Write threatmodel.yaml (merged into an existing, reviewed one) and the report.
+
+    Everything is rendered before anything is written, each file is written
+    atomically, and a model whose content did not change is not rewritten, so the
+    same draft gives the same bytes and no spurious journal entry.
+    """
+    store = ModelStore(out_dir / f"{stem}.yaml")
+    loaded = store.load() if store.exists() else None
+    report: MergeReport | None = None
+    model = result.model
+    if loaded is not None:
+        model, report = merge(loaded.model, result.model)
+    changed = loaded is None or content_hash(model) != content_hash(loaded.model)
+    markdown = MarkdownExporter(model.appetite).render(model, result.arch)
+    if changed:
+        summary = {"threats": len(model.threats), "mitigations": len(model.mitigations)}
+        if report is not None:
+            summary |= {"added": len(report.added), "retired": len(report.retired), "revived": len(report.revived)}
+        event = Event("draft", result.arch.system.name, "author", None, summary,
+                      f"drafted from {result.model.architecture.file} ({result.model.architecture.sha256[:12]})")
+        model = store.commit(loaded, model, [event], who or "unknown", now or utc_now())
+    md_path = out_dir / f"{stem}.md"
+    atomic_write(md_path, markdown)
+    return SavedDraft(model, [store.path, md_path], report, changed)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def save_model(model: ThreatModel, path: Path) -> None:

@@ -87,7 +87,8 @@ class Compiler:
 
     def compile(self, cond: Any, path: str = "when") -> Predicate:
         if isinstance(cond, list):
-            return self._all([self.compile(c, f"{path}[{i}]") for i, c in enumerate(cond)])
+            # An empty list would silently hold for every element.
+            return self._all([self.compile(c, f"{path}[{i}]") for i, c in enumerate(_seq(cond, path))])
         if not isinstance(cond, dict) or not cond:
             raise ConditionError(path, "a condition is a non-empty mapping")
         parts: list[Predicate] = []
@@ -113,6 +114,8 @@ class Compiler:
 
     def _fact(self, fact: str, matcher: Any, path: str) -> Predicate:
         spec = self.spec(fact, path)
+        if isinstance(matcher, list):
+            raise ConditionError(path, "a list needs an operator: {in: [...]}, {any: [...]} or {all: [...]}")
         if not isinstance(matcher, dict):
             return self._op(fact, spec, "eq", matcher, path)
         if not matcher:
@@ -162,7 +165,7 @@ class Compiler:
                 def key(v: Any) -> int | None:
                     return _rank(scale, v)
             elif spec.kind in ("int", "any"):
-                if not isinstance(operand, (int, float)):
+                if not isinstance(operand, (int, float)) or isinstance(operand, bool):
                     raise ConditionError(path, f"'{op}' needs a number for fact '{fact}'")
                 ref = operand
 
@@ -204,10 +207,20 @@ class Compiler:
                 return lambda f: needle in (_norm(v) for v in _as_list(f.get(fact)))
             return lambda f: needle in _text(f.get(fact))
         # eq / ne
+        if isinstance(operand, (list, dict)):
+            raise ConditionError(path, f"'{op}' compares with one value; for several use 'in' or 'not_in'")
         self._check_level(spec, operand, path)
         value = _norm(operand)
         if is_list:
             pred: Predicate = lambda f: value in (_norm(v) for v in _as_list(f.get(fact)))  # noqa: E731
+        elif spec.kind == "any":
+            # Free-form facts may hold a list at run time: then equality means membership,
+            # as it does for list facts.
+            def pred(f: Facts) -> bool:
+                v = f.get(fact)
+                if isinstance(v, (list, tuple)):
+                    return value in (_norm(x) for x in v)
+                return _norm(v) == value
         else:
             pred = lambda f: _norm(f.get(fact)) == value  # noqa: E731
         if op == "ne":

@@ -59,6 +59,7 @@ COMPONENT_FACTS: dict[str, FactSpec] = {
     "outbound.count": FactSpec("int", "flows out of it"),
     "outbound.protocols": FactSpec("list", "protocols of flows out of it"),
     "outbound.to_types": FactSpec("list", "types of components it sends to"),
+    "outbound.authentication": FactSpec("list", "authentication of flows out of it"),
     "outbound.to_trust": FactSpec("trust", "lowest trust of a zone it sends to"),
     "outbound.unencrypted": FactSpec("bool", "some flow out of it is unencrypted"),
     "outbound.crossing": FactSpec("bool", "some flow out of it goes to a zone of lower trust"),
@@ -188,6 +189,7 @@ class ArchitectureView:
         self._ancestors: dict[str, list[str]] = {z: self._chain(z) for z in self.zones}
         self._baseline_components, self._baseline_flows, self._baseline_zones = self._match_baseline()
         self._component_facts: dict[str, ElementFacts] = {}
+        self._flow_controls: dict[str, set[str]] = {}
 
     # ------------------------------------------------------------ helpers
     def canonical(self, control: str) -> str:
@@ -263,6 +265,20 @@ class ArchitectureView:
             if pred is not None and control_id not in controls and pred(facts):
                 controls[control_id] = AppliedControl(control_id, "implied", _implied_note(kind, control_id, facts))
 
+    def _flow_own_controls(self, f: Flow) -> set[str]:
+        """Controls of the flow itself (declared, baseline, implied by its own facts)."""
+        cached = self._flow_controls.get(f.id)
+        if cached is None:
+            found = {self.canonical(k) for k in f.controls}
+            found |= {self.canonical(b.control) for b in self._baseline_flows.get(f.id, [])}
+            own = {"protocol": f.protocol.value, "encrypted": f.is_encrypted, "authentication": f.authentication.value}
+            for control_id, by_kind in self._implied.items():
+                pred = by_kind.get("flow")
+                if pred is not None and pred(own):
+                    found.add(control_id)
+            cached = self._flow_controls[f.id] = found
+        return cached
+
     # ------------------------------------------------------------ components
     def component(self, cid: str) -> ElementFacts:
         cached = self._component_facts.get(cid)
@@ -313,6 +329,7 @@ class ArchitectureView:
             "outbound.count": len(outbound),
             "outbound.protocols": sorted({f.protocol.value for f in outbound}),
             "outbound.to_types": sorted({self.components[f.target].type.value for f in outbound}),
+            "outbound.authentication": sorted({f.authentication.value for f in outbound}),
             "outbound.to_trust": _min_trust(self.trust(self.components[f.target].zone) for f in outbound),
             "outbound.unencrypted": any(not f.is_encrypted for f in outbound),
             "outbound.crossing": any(
@@ -331,8 +348,9 @@ class ArchitectureView:
             k = self.canonical(b.control)
             controls.setdefault(k, AppliedControl(k, "baseline", b.note))
         if inbound:
-            # A control on every flow into the component protects the component too.
-            shared = set.intersection(*(set(map(self.canonical, f.controls)) for f in inbound))
+            # A control on every flow into the component (declared, baseline or implied,
+            # e.g. every caller authenticates) protects the component too.
+            shared = set.intersection(*(self._flow_own_controls(f) for f in inbound))
             for k in sorted(shared):
                 controls.setdefault(k, AppliedControl(k, "flow", "on every inbound flow"))
         self._apply_implied("component", facts, controls)

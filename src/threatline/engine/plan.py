@@ -10,9 +10,10 @@ Two questions, over the mitigations proposed for threats above the risk appetite
 Small problems (at most `EXACT_LIMIT` candidate mitigations) are solved exactly by
 branch and bound; larger ones greedily:
 
-* cover: repeatedly take the mitigation with the best ratio of progress (severity
-  steps still above the appetite removed, ties broken by score steps) to cost,
-  then drop any chosen mitigation the plan still meets the appetite without.
+* cover: repeatedly take the mitigation with the best ratio of progress to cost,
+  then drop any chosen mitigation the plan still meets the appetite without;
+  progress is the number of likelihood + impact steps a threat still lacks to
+  reach the appetite, so two cheap partial controls can beat one expensive one.
   For the pure set-cover case (every threat needs any one of its mitigations)
   this is the classic greedy, within a factor H(n) <= ln(n) + 1 of the optimum.
 * budget: take mitigations by risk removed per person-day while they fit, and
@@ -212,9 +213,16 @@ def _exact_cover(problem: list[PlanThreat], candidates: list[str], by_id: dict[s
     return best[0]  # type: ignore[return-value]
 
 
-def _excess(pt: PlanThreat, chosen: Iterable[str], appetite: str) -> tuple[int, int]:
+def _excess(pt: PlanThreat, chosen: Iterable[str], appetite: str) -> int:
+    """Fewest likelihood + impact steps still needed to reach the appetite."""
     fig = pt.after(chosen)
-    return max(0, rank(fig.severity) - rank(appetite)), fig.likelihood + fig.impact
+    limit = rank(appetite)
+    return min(
+        max(0, fig.likelihood - lk) + max(0, fig.impact - im)
+        for lk in range(1, 6)
+        for im in range(1, 6)
+        if rank(scoring.severity(lk, im)) <= limit
+    )
 
 
 def _greedy_cover(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, Mitigation], appetite: str) -> set[str]:
@@ -228,20 +236,20 @@ def _greedy_cover(problem: list[PlanThreat], candidates: list[str], by_id: dict[
             by_mid.setdefault(mid, []).append(pt)
 
     def progress(mid: str) -> tuple[int, int]:
-        gain_sev = gain_steps = 0
+        """(threats brought to the appetite, steps of excess removed) by adding mid."""
+        met = steps = 0
         for pt in by_mid.get(mid, []):
             if _meets(pt, chosen, appetite):
                 continue
-            e0, s0 = _excess(pt, chosen, appetite)
-            e1, s1 = _excess(pt, chosen | {mid}, appetite)
-            gain_sev += e0 - e1
-            gain_steps += s0 - s1
-        return gain_sev, gain_steps
+            after = chosen | {mid}
+            met += _meets(pt, after, appetite)
+            steps += _excess(pt, chosen, appetite) - _excess(pt, after, appetite)
+        return met, steps
 
     def key(mid: str) -> tuple[float, float]:
-        g_sev, g_steps = progress(mid)
+        met, steps = progress(mid)
         c = max(cost(by_id[mid]), 0.01)
-        return (-g_sev / c, -g_steps / c)
+        return (-steps / c, -met / c)
 
     heap = [(key(m), m) for m in candidates]
     heapq.heapify(heap)

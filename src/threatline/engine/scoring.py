@@ -154,10 +154,10 @@ def explain(lk: Score, im: Score, inherent: RiskFigure, current: RiskFigure, con
         return "; ".join([base, *moves]) if moves else base
     text = (
         f"likelihood {lk.value} ({parts(lk)}) x impact {im.value} ({parts(im)}) "
-        f"-> {inherent.severity}"
+        f"gives {inherent.severity}"
     )
     if control_notes:
-        text += f"; with {', '.join(control_notes)}: likelihood {current.likelihood}, impact {current.impact} -> {current.severity}"
+        text += f"; with {', '.join(control_notes)} in place: likelihood {current.likelihood}, impact {current.impact}, {current.severity}"
     return text
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from threatline.formats.yamlio import Locator, load_yaml, load_yaml_file
 from threatline.model.architecture import (
     Architecture,
     Authentication,
@@ -21,7 +22,6 @@ from threatline.model.architecture import (
     did_you_mean,
 )
 from threatline.model.diagnostics import Diagnostic, InputError, format_path
-from threatline.formats.yamlio import Locator, load_yaml, load_yaml_file
 
 _ENUM_BY_KEY: dict[str, type[Enum]] = {
     "type": ComponentType,
@@ -63,8 +63,9 @@ def _unknown_keys(
         sub = _model_of(field.annotation)
         if sub is None:
             continue
-        if isinstance(value, list):
-            for i, item in enumerate(value):
+        if typing.get_origin(field.annotation) is list:
+            # A list of the wrong shape is a validation error, not a place for key warnings.
+            for i, item in enumerate(value if isinstance(value, list) else []):
                 found.extend(_unknown_keys(item, sub, (*path, key_s, i)))
         else:
             found.extend(_unknown_keys(value, sub, (*path, key_s)))
@@ -97,6 +98,8 @@ def _diagnostic_for_error(err: Any, name: str, locator: Locator) -> Diagnostic:
             hint="ids are slugs: letters, digits, '-', '_', '.', ':'; no spaces",
         )
     msg = err["msg"]
+    if etype == "value_error" and msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
     if etype == "literal_error" and loc == ("version",):
         return Diagnostic(
             file=name, line=line, column=col, key=key,
@@ -120,7 +123,8 @@ def parse_architecture(
     if "version" not in data:
         raise InputError([Diagnostic(file=name, line=1, key="version", message="required key is missing",
                                      hint="add 'version: 1' at the top")])
-    if data.get("version") != 1:
+    version = data.get("version")
+    if type(version) is not int or version != 1:  # not True, not 1.0: the contract says 1
         line, col = locator.locate(("version",))
         raise InputError([Diagnostic(file=name, line=line, column=col, key="version",
                                      message=f"unsupported format version {data.get('version')!r}",

@@ -19,18 +19,29 @@ from typing import Any
 import yaml_rs
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from threatline.model.diagnostics import Diagnostic, InputError
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_EXPANDED_NODES = 2_000_000
+# Collections nested deeper than this are refused before anything recursive (the
+# C composer would overflow the stack and crash the process on ~100k levels).
+MAX_DEPTH = 200
 
 
 def _yaml_safe() -> YAML:
     y = YAML(typ="safe")
     y.allow_duplicate_keys = False
     return y
+
+
+def _human_size(n: int) -> str:
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"
 
 
 def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
@@ -46,7 +57,7 @@ def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
             [
                 Diagnostic(
                     file=name,
-                    message=f"file is {size / 1048576:.1f} MiB, over the {max_bytes / 1048576:.0f} MiB limit",
+                    message=f"file is {_human_size(size)}, over the {_human_size(max_bytes)} limit",
                     hint="split the architecture or raise the limit with THREATLINE_MAX_BYTES",
                 )
             ]
@@ -82,6 +93,9 @@ def _yaml_error(name: str, exc: YAMLError) -> InputError:
         line, col = mark.line + 1, mark.column + 1
     if isinstance(exc, MarkedYAMLError):
         problem = exc.problem or exc.context or "invalid YAML"
+        if problem.startswith("but ") and exc.context:
+            # "but found another document" reads only after its context.
+            problem = f"{exc.context}, {problem}"
     else:
         problem = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
     if "duplicate key" in str(exc):
@@ -121,6 +135,99 @@ def _expanded_size(root: Node, limit: int) -> int:
             stack.append((node, True))
             stack.extend((c, False) for c in children if id(c) not in memo)
     return memo[id(root)]
+
+
+def _nesting_depth(text: str, limit: int) -> int:
+    """How deep collections nest (stops counting past limit), from the flat event stream.
+
+    The event stream is produced without recursion, so this is safe on input that
+    would overflow the stack of a recursive composer.
+    """
+    depth = deepest = 0
+    for event in _yaml_safe().parse(text):
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth > limit:
+                break
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+    return deepest
+
+
+def _data_depth(data: Any, limit: int) -> int:
+    """How deep lists and dicts nest in loaded data (stops counting past limit)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        obj, level = stack.pop()
+        if isinstance(obj, dict):
+            children: Any = obj.values()
+        elif isinstance(obj, list):
+            children = obj
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > limit:
+            break
+        stack.extend((c, level + 1) for c in children)
+    return deepest
+
+
+# Nesting bounds read off the text without parsing. A block collection starts at
+# a column no further right than the run of spaces and indicators that opens its
+# line, and columns grow at least every second level, so block nesting is below
+# 2 * _PREFIX when no line opens with _PREFIX such characters; every level of flow
+# nesting needs a '[' or '{'. Documents within both bounds cannot nest past
+# MAX_DEPTH and skip the measurement.
+_PREFIX = MAX_DEPTH // 4
+_DEEP_LINE = re.compile(r"^[ \t?:-]{%d,}" % _PREFIX, re.MULTILINE)
+
+
+def _too_deep(name: str) -> InputError:
+    return InputError([Diagnostic(
+        file=name,
+        message=f"YAML nests deeper than {MAX_DEPTH} levels",
+        hint="an architecture needs only a few levels of nesting",
+    )])
+
+
+def _iter_nodes(root: Node) -> Any:
+    """Every node once, in document order, without recursion."""
+    seen: set[int] = set()
+    stack: list[Node] = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        if isinstance(node, SequenceNode):
+            stack.extend(reversed(node.value))
+        elif isinstance(node, MappingNode):
+            for k, v in reversed(node.value):
+                stack.extend((v, k))
+
+
+def _bad_value_error(name: str, locator: Locator, exc: Exception) -> InputError:
+    """A scalar the safe constructor choked on (e.g. 2024-02-30, !!int abc), located."""
+    root = locator._tree()
+    if root is not None:
+        constructor = _yaml_safe().constructor
+        for node in _iter_nodes(root):
+            if not isinstance(node, ScalarNode):
+                continue
+            try:
+                constructor.construct_object(node, deep=True)
+            except Exception as bad:
+                tag = node.tag.rsplit(":", 1)[-1] if node.tag else "value"
+                reason = str(bad) if not isinstance(bad, (KeyError, IndexError)) or str(bad) else ""
+                return InputError([Diagnostic(
+                    file=name, line=node.start_mark.line + 1, column=node.start_mark.column + 1,
+                    message=f"invalid {tag} {node.value!r}" + (f": {reason}" if reason else ""),
+                    hint="quote it to keep it as text, or fix the value",
+                )])
+    return InputError([Diagnostic(file=name, message=f"invalid value: {exc}", hint="fix the value")])
 
 
 class Locator:
@@ -163,7 +270,19 @@ class Locator:
 
 # Constructs only the fast parser cannot judge the way the safe loader does:
 # explicit tags, several documents in one stream, and anchors (for the bomb check).
-_NEEDS_SAFE_LOADER = re.compile(r"(^|[\s\[{,:-])!|^---.*\n(?:.*\n)*?^---|&", re.MULTILINE)
+_TAG = re.compile(r"(^|[\s\[{,:-])!", re.MULTILINE)
+_SEVERAL_DOCUMENTS = re.compile(r"^---.*\n(?:.*\n)*?^---", re.MULTILINE)
+
+
+def _needs_safe_loader(text: str) -> bool:
+    """Tags, several documents, anchors or merge keys ('<<'); plain substring tests first."""
+    if "&" in text or "<<" in text:
+        return True
+    if "!" in text and _TAG.search(text):
+        return True
+    return "---" in text and _SEVERAL_DOCUMENTS.search(text) is not None
+# yaml-rs returns several documents as a list; the safe loader refuses them.
+_DOCUMENT_MARKER = re.compile(r"^(---|\.\.\.)", re.MULTILINE)
 
 
 def load_yaml(text: str, name: str) -> tuple[Any, Locator]:
@@ -173,18 +292,40 @@ def load_yaml(text: str, name: str) -> tuple[Any, Locator]:
     pure-Python path, with duplicate-key errors); anything with tags, several
     documents or anchors goes through ruamel.yaml's safe loader, which refuses
     object-constructing tags and lets us measure alias expansion first.
+    Both parsers recurse natively, so nesting is bounded before either runs
+    (deep enough nesting would crash the process, not raise).
     """
     locator = Locator(text)
-    if not _NEEDS_SAFE_LOADER.search(text):
-        try:
-            return yaml_rs.loads(
-                text,
-                parse_datetime=False,
-                duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
-            ), locator
-        except (yaml_rs.YAMLDecodeError, ValueError, RecursionError):
-            pass  # fall through: the safe loader gives the located error message
+    deep_lines = _DEEP_LINE.search(text) is not None
+    many_flows = text.count("[") + text.count("{") > MAX_DEPTH // 2
+    measured = False
     try:
+        if deep_lines:
+            # Pathological indentation or runs of '- - - -': measure before any parser.
+            if _nesting_depth(text, MAX_DEPTH) > MAX_DEPTH:
+                raise _too_deep(name)
+            measured = True
+        if not _needs_safe_loader(text):
+            try:
+                data = yaml_rs.loads(
+                    text,
+                    parse_datetime=False,
+                    duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
+                )
+            except (KeyboardInterrupt, SystemExit, MemoryError):
+                raise
+            except BaseException:
+                pass  # fall through: the safe loader gives the located error message
+            else:
+                several_documents = isinstance(data, list) and _DOCUMENT_MARKER.search(text)
+                if not several_documents:
+                    # yaml-rs refuses flow nesting past 256 itself; block nesting is
+                    # bounded above, so the loaded data is safe to measure.
+                    if many_flows and not measured and _data_depth(data, MAX_DEPTH) > MAX_DEPTH:
+                        raise _too_deep(name)
+                    return data, locator
+        if many_flows and not measured and _nesting_depth(text, MAX_DEPTH) > MAX_DEPTH:
+            raise _too_deep(name)
         if "&" in text:
             # Anchors can only exist where '&' appears; only then pay for the bomb check.
             root = locator._tree()
@@ -205,6 +346,13 @@ def load_yaml(text: str, name: str) -> tuple[Any, Locator]:
         raise _yaml_error(name, exc) from None
     except RecursionError:
         raise InputError([Diagnostic(file=name, message="YAML nests too deeply")]) from None
+    except UnicodeError:
+        # Only reachable from text that did not come from a file (surrogates).
+        raise InputError([Diagnostic(file=name, message="text is not valid Unicode")]) from None
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        # The safe constructor's own conversions (dates, !!int, !!bool) fail with
+        # plain Python errors, not YAMLError.
+        raise _bad_value_error(name, locator, exc) from None
     return data, locator
 
 
@@ -224,8 +372,19 @@ def dump_yaml(data: Any) -> str:
     return buf.getvalue()
 
 
+# Characters only the double-quoted style carries through a load: non-printable
+# ones (control characters, which a reader refuses unescaped), and the ones a reader
+# folds into line breaks ('\r', NEL, the Unicode separators) or drops (a BOM).
+_NEEDS_ESCAPING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+
+
 def _represent_str(representer: Any, value: str) -> Any:
-    style = "|" if "\n" in value else None
+    if _NEEDS_ESCAPING.search(value):
+        style: str | None = '"'
+    elif "\n" in value:
+        style = "|"
+    else:
+        style = None
     return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
@@ -234,6 +393,13 @@ def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates 0600; keep the mode of the file we replace, or the usual default.
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()

@@ -221,7 +221,8 @@ class Architecture(_Strict):
     system: System
     data: list[DataAsset] = Field(default_factory=list)
     zones: list[Zone] = Field(default_factory=list)
-    components: list[Component] = Field(default_factory=list)
+    # validate_default: a document without 'components:' gets the same error as 'components: []'.
+    components: list[Component] = Field(default_factory=list, validate_default=True)
     flows: list[Flow] = Field(default_factory=list)
     baseline: list[BaselineControl] = Field(default_factory=list)
     controls: list[CustomControl] = Field(default_factory=list)
@@ -278,6 +279,18 @@ def check_references(arch: Architecture, known_controls: set[str]) -> list[Probl
         claim(("components", i, "id"), c.id)
     for i, f in enumerate(arch.flows):
         claim(("flows", i, "id"), f.id)
+    custom_seen: dict[str, int] = {}
+    for i, c in enumerate(arch.controls):
+        if c.id in custom_seen:
+            problems.append(
+                Problem(
+                    path=("controls", i, "id"),
+                    message=f"duplicate control id '{c.id}' (first defined at controls.{custom_seen[c.id]}.id)",
+                    hint="declare each organisation control once",
+                )
+            )
+        else:
+            custom_seen[c.id] = i
 
     data_ids = {d.id for d in arch.data}
     zone_ids = {z.id for z in arch.zones}

@@ -12,6 +12,11 @@ Severity = Literal["low", "medium", "high", "critical"]
 SEVERITY_ORDER: list[str] = ["low", "medium", "high", "critical"]
 TargetKind = Literal["component", "flow", "zone"]
 Coverage = Literal["open", "partial", "mitigated"]
+ThreatStatus = Literal["draft", "confirmed", "tightened", "rejected", "retired"]
+RejectReason = Literal["false-positive", "mitigated-elsewhere", "not-applicable", "duplicate-of"]
+MitigationStatus = Literal["proposed", "approved", "rejected", "adjusted", "planned", "implemented", "verified"]
+Stage = Literal["security", "architecture", "stakeholder"]
+STAGES: list[str] = ["security", "architecture", "stakeholder"]
 
 
 class _Doc(BaseModel):
@@ -61,6 +66,34 @@ class Steps(_Doc):
     impact: int = 0
 
 
+class Decision(_Doc):
+    """Who decided what about an item, when and why (the last decision of its kind)."""
+
+    by: str
+    role: str
+    at: str
+    reason: str = ""
+
+
+class Revision(_Doc):
+    """The text of a threat before a reviewer tightened it."""
+
+    title: str
+    description: str
+    by: str
+    at: str
+
+
+class Acceptance(_Doc):
+    """A risk owner's acceptance of the residual risk above appetite, until it expires."""
+
+    by: str
+    at: str
+    severity: Severity
+    justification: str
+    expires: str  # ISO date
+
+
 class Threat(_Doc):
     id: str
     target: str
@@ -69,9 +102,17 @@ class Threat(_Doc):
     title: str
     description: str
     severity: Severity
-    status: str = "draft"
+    status: ThreatStatus = "draft"
     source: str
     rule: str | None = None
+    review: Decision | None = None
+    reject_reason: RejectReason | None = None
+    duplicate_of: str | None = None
+    history: list[Revision] = Field(default_factory=list)
+    retired_reason: str = ""
+    acceptance: Acceptance | None = None
+    escalation: Decision | None = None
+    drift: list[str] = Field(default_factory=list)
     elements: list[str] = Field(default_factory=list)
     data: list[str] = Field(default_factory=list)
     likelihood: Score
@@ -120,8 +161,13 @@ class Mitigation(_Doc):
     placement_kind: TargetKind
     placement_name: str = ""
     threats: list[str] = Field(default_factory=list)
-    status: str = "proposed"
+    status: MitigationStatus = "proposed"
     source: str = "rule"
+    decision: Decision | None = None
+    feasibility: Literal["feasible", "changed"] | None = None
+    feasibility_decision: Decision | None = None
+    implemented_by: str | None = None
+    verified_by: str | None = None
     cost: Cost | None = None
     likelihood_steps: int = 0
     impact_steps: int = 0
@@ -143,10 +189,21 @@ class ArchitectureRef(_Doc):
     sha256: str = ""
 
 
+class Signoff(_Doc):
+    stage: Stage
+    by: str
+    at: str
+    content_hash: str
+
+
 class ThreatModel(_Doc):
     version: Literal[1] = 1
     system: str
     generator: Generator
     architecture: ArchitectureRef = Field(default_factory=ArchitectureRef)
+    appetite: Severity = "medium"
+    revision: int = 0
+    published: list[str] = Field(default_factory=list)
+    signoffs: list[Signoff] = Field(default_factory=list)
     threats: list[Threat] = Field(default_factory=list)
     mitigations: list[Mitigation] = Field(default_factory=list)

@@ -1,0 +1,35 @@
+"""Shared, generic fixtures. Keep this small: anything specific belongs in its test file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from threatline.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_PATH = ROOT / "examples" / "payments" / "architecture.yaml"
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    """Run the `threatline` CLI in-process: cli("validate", path) -> typer.testing.Result.
+
+    Result.output holds stdout and stderr together; Result.stdout only stdout.
+    """
+    runner = CliRunner()
+
+    def run(*args: object) -> Result:
+        return runner.invoke(app, [str(a) for a in args])
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def example_text() -> str:
+    """The bundled example architecture (examples/payments/architecture.yaml)."""
+    return EXAMPLE_PATH.read_text(encoding="utf-8")
+
