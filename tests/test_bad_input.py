@@ -541,10 +541,6 @@ def test_error_hint_lists_defined_ids_when_nothing_is_close(tmp_path, monkeypatc
     assert "unknown zone 'zzzzzz' (defined zones: cde, corp, internet)" in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli._print_diagnostics prints with rich's emoji codes on: ':100:' becomes an emoji",
-)
 def test_line_numbers_that_look_like_emoji_codes_are_printed_verbatim(tmp_path, monkeypatch, cli):
     """An error on line 100 must read 'arch.yaml:100:5:', not 'arch.yaml💯5:'."""
     text = insert_after(16, *["  # padding"] * 81).replace("    zone: internet\n", "    zone: internt\n")

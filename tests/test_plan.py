@@ -14,7 +14,14 @@ from typer.testing import CliRunner
 from threatline.cli import app
 from threatline.engine.plan import plan
 from threatline.engine.scoring import override_factor, severity
-from threatline.model.threatmodel import SEVERITY_ORDER, Cost, Mitigation, Outcome, RiskFigure, Threat
+from threatline.model.threatmodel import (
+    SEVERITY_ORDER,
+    Cost,
+    Mitigation,
+    Outcome,
+    RiskFigure,
+    Threat,
+)
 from threatline.service import draft_file
 
 ROOT = Path(__file__).resolve().parents[1]

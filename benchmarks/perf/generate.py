@@ -167,7 +167,7 @@ PATTERNS: list[tuple[int, tuple[str, ...], tuple[str, ...], list[str]]] = [
 
 
 def _weighted(rng: random.Random, pairs: list[tuple[Any, int]]) -> Any:
-    items, weights = zip(*pairs)
+    items, weights = zip(*pairs, strict=False)
     return rng.choices(items, weights=weights, k=1)[0]
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where does `threatline draft` spend its time? In-process timing of each phase.
 
-    python benchmarks/perf/phases.py ARCHITECTURE.yaml [--profile N] [--profile-out FILE]
+    python benchmarks/perf/phases.py ARCHITECTURE.yaml [--skip render_yaml,...] [--profile N] [--profile-out FILE]
 
 Phases: import, knowledge (rule packs + controls), read+parse YAML, validate
 (pydantic + references), draft (facts, rules, scoring), render yaml / markdown /
@@ -28,7 +28,7 @@ from threatline.formats.yamlio import load_yaml_file  # noqa: E402
 T_IMPORT = time.perf_counter() - T0
 
 
-def run_phases(path: Path) -> tuple[dict[str, float], dict[str, int]]:
+def run_phases(path: Path, skip: frozenset[str] = frozenset()) -> tuple[dict[str, float], dict[str, int]]:
     times: dict[str, float] = {"import": T_IMPORT}
 
     def lap(name: str, fn, *args):
@@ -42,6 +42,8 @@ def run_phases(path: Path) -> tuple[dict[str, float], dict[str, int]]:
     arch, _ = lap("validate", parse_architecture, data, str(path), locator, knowledge.control_ids())
     model = lap("draft", draft, arch, knowledge, path.name, service.file_sha256(path))
     for name, exporter in service.OUTPUTS.items():
+        if f"render_{name}" in skip:
+            continue
         try:
             lap(f"render_{name}", exporter.render, model, arch)
         except Exception as exc:  # the engine is being edited in parallel; report, don't die
@@ -57,18 +59,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("architecture", type=Path)
     p.add_argument("--profile", type=int, default=0, metavar="N", help="also print the top N functions (cProfile)")
     p.add_argument("--profile-out", type=Path, help="save the cProfile stats to this file")
+    p.add_argument("--profile-only", action="store_true", help="skip the unprofiled timing run")
+    p.add_argument("--skip", default="", help="comma-separated phases to skip, e.g. render_yaml,render_markdown")
     args = p.parse_args(argv)
-    times, sizes = run_phases(args.architecture)
-    print(json.dumps({"phases": times, "sizes": sizes}))
-    for k, v in times.items():
-        print(f"  {k:<18} {v:8.3f} s", file=sys.stderr)
+    skip = frozenset(s.strip() for s in args.skip.split(",") if s.strip())
+    if not args.profile_only:
+        times, sizes = run_phases(args.architecture, skip)
+        print(json.dumps({"phases": times, "sizes": sizes}))
+        for k, v in times.items():
+            print(f"  {k:<18} {v:8.3f} s", file=sys.stderr)
+        print("  " + ", ".join(f"{k} {v}" for k, v in sizes.items()), file=sys.stderr)
     if args.profile:
         import cProfile
         import pstats
 
         prof = cProfile.Profile()
         prof.enable()
-        run_phases(args.architecture)
+        run_phases(args.architecture, skip)
         prof.disable()
         if args.profile_out:
             prof.dump_stats(str(args.profile_out))

@@ -41,8 +41,8 @@ controls_app = typer.Typer(help="The controls catalogue.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 app.add_typer(controls_app, name="controls")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 _state = {"debug": False}
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,7 +62,7 @@ SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "lo
 def _print_diagnostics(diags: list[Diagnostic]) -> None:
     for d in diags:
         style = "red" if d.severity == "error" else "yellow"
-        err.print(d.render(), style=style, markup=False, highlight=False)
+        err.print(d.render(), style=style, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 def handle_errors(func: F) -> F:
@@ -421,8 +421,8 @@ def main() -> None:
     app()
 
 
-# The review-loop commands register themselves on `app`.
-from threatline import review_cli  # noqa: E402, F401
+# The review-loop and drift commands register themselves on `app`.
+from threatline import drift_cli, review_cli  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from threatline.drift.impact import superseders
+from threatline.drift.record import RecordReport, annotate
+from threatline.drift.snapshot import snapshot_doc
 from threatline.engine.draft import draft
 from threatline.engine.facts import ArchitectureView
 from threatline.engine.knowledge import Knowledge
@@ -49,6 +52,8 @@ def draft_file(path: Path, rule_dirs: list[Path] | None = None, control_files: l
     knowledge = load_knowledge(rule_dirs, control_files)
     arch, warnings = validate_file(path, knowledge)
     model = draft(arch, knowledge, source_file=path.name, source_sha256=file_sha256(path))
+    # What the model was drafted from, so that drift can be measured later (docs/drift.md).
+    model.architecture.snapshot = snapshot_doc(arch)
     return DraftResult(arch, model, warnings, knowledge)
 
 
@@ -61,6 +66,7 @@ class SavedDraft:
     paths: list[Path]
     merge: MergeReport | None
     changed: bool
+    drift: RecordReport | None = None
 
 
 def write_outputs(
@@ -76,20 +82,24 @@ def write_outputs(
     loaded = store.load() if store.exists() else None
     report: MergeReport | None = None
     model = result.model
+    drift: RecordReport | None = None
     if loaded is not None:
         model, report = merge(loaded.model, result.model)
+        model, drift = annotate(loaded.model, result.model, model, result.arch, superseders(result.knowledge.rules))
     changed = loaded is None or content_hash(model) != content_hash(loaded.model)
     markdown = MarkdownExporter(model.appetite).render(model, result.arch)
     if changed:
         summary = {"threats": len(model.threats), "mitigations": len(model.mitigations)}
         if report is not None:
             summary |= {"added": len(report.added), "retired": len(report.retired), "revived": len(report.revived)}
+        if drift is not None and drift.changes:
+            summary |= drift.summary()
         event = Event("draft", result.arch.system.name, "author", None, summary,
                       f"drafted from {result.model.architecture.file} ({result.model.architecture.sha256[:12]})")
         model = store.commit(loaded, model, [event], who or "unknown", now or utc_now())
     md_path = out_dir / f"{stem}.md"
     atomic_write(md_path, markdown)
-    return SavedDraft(model, [store.path, md_path], report, changed)
+    return SavedDraft(model, [store.path, md_path], report, changed, drift)
 
 
 def utc_now() -> str:

@@ -92,12 +92,24 @@ def draft(
     )
 
 
+_WANTED: dict[tuple[int, str], dict[str, bool]] = {}
+
+
+def _wanted(rule: Rule, knowledge: Knowledge) -> dict[str, bool]:
+    """Canonical control id -> partial, for the controls a rule lists (cached per knowledge)."""
+    key = (id(knowledge), rule.id)
+    found = _WANTED.get(key)
+    if found is None:
+        found = _WANTED[key] = {knowledge.aliases.get(ab.control, ab.control): ab.partial for ab in rule.addressed_by}
+    return found
+
+
 def _addressing(
     rule: Rule, ef: ElementFacts, knowledge: Knowledge, custom: dict[str, set[str]]
 ) -> list[tuple[AppliedControl, bool]]:
     """Controls in effect on the element that address this rule, with 'partial'."""
     found: list[tuple[AppliedControl, bool]] = []
-    wanted = {knowledge.aliases.get(ab.control, ab.control): ab.partial for ab in rule.addressed_by}
+    wanted = _wanted(rule, knowledge)
     for cid, applied in sorted(ef.controls.items()):
         if cid in wanted:
             found.append((applied, wanted[cid]))

@@ -361,11 +361,11 @@ class ArchitectureView:
             "component.type": c.type.value,
             "component.tech": c.tech or c.type.value,
             "zone.name": zone.label,
-            "data.names": join_names((d.label for d in at_stake), "its data"),
-            "data.short": join_names((short_label(d) for d in at_stake), "its data"),
-            "stores.names": join_names((d.label for d in stored), "its data"),
-            "callers": join_names((self.components[f.source].label for f in inbound), "its callers"),
-            "callees": join_names((self.components[f.target].label for f in outbound), "its dependencies"),
+            "data.names": join_names(sorted(d.label for d in at_stake), "its data"),
+            "data.short": join_names(sorted(short_label(d) for d in at_stake), "its data"),
+            "stores.names": join_names(sorted(d.label for d in stored), "its data"),
+            "callers": join_names(sorted({self.components[f.source].label for f in inbound}), "its callers"),
+            "callees": join_names(sorted({self.components[f.target].label for f in outbound}), "its dependencies"),
             "inbound.protocols": join_names(facts["inbound.protocols"], "its interfaces"),
         }
         result = ElementFacts("component", cid, facts, variables, [d.id for d in at_stake], controls, [cid])
@@ -425,8 +425,8 @@ class ArchitectureView:
             "target.type": dst.type.value,
             "target.tech": dst.tech or dst.type.value,
             "target.zone.name": self.zone_label(dst.zone),
-            "data.names": join_names((d.label for d in carried), "its payload"),
-            "data.short": join_names((short_label(d) for d in carried), "its payload"),
+            "data.names": join_names(sorted(d.label for d in carried), "its payload"),
+            "data.short": join_names(sorted(short_label(d) for d in carried), "its payload"),
         }
         return ElementFacts("flow", f.id, facts, variables, [d.id for d in carried], controls, [f.source, f.id, f.target])
 
@@ -461,8 +461,8 @@ class ArchitectureView:
             "zone.id": z.id,
             "zone.name": z.label,
             "zone.trust": z.trust.value,
-            "components.names": join_names((c.label for c in members), "no components"),
-            "data.names": join_names((d.label for d in stored), "its data"),
+            "components.names": join_names(sorted(c.label for c in members), "no components"),
+            "data.names": join_names(sorted(d.label for d in stored), "its data"),
         }
         return ElementFacts("zone", z.id, facts, variables, [d.id for d in stored], controls, [z.id])
 

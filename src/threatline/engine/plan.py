@@ -67,18 +67,20 @@ class Plan:
 
 def _problem(threats: list[Threat], mitigations: list[Mitigation], appetite: str) -> tuple[list[PlanThreat], dict[str, Mitigation]]:
     by_id = {m.id: m for m in mitigations if m.status not in ("rejected",)}
+    options_of: dict[str, dict[str, tuple[int, int]]] = {}
+    for m in by_id.values():
+        for o in m.outcomes:
+            options_of.setdefault(o.threat, {})[m.id] = (
+                o.before.likelihood - o.after.likelihood,
+                o.before.impact - o.after.impact,
+            )
     problem: list[PlanThreat] = []
     for t in threats:
         if t.status in ("rejected", "retired"):
             continue
         if rank(t.current.severity) <= rank(appetite):
             continue
-        options: dict[str, tuple[int, int]] = {}
-        for m in by_id.values():
-            for o in m.outcomes:
-                if o.threat == t.id:
-                    options[m.id] = (o.before.likelihood - o.after.likelihood, o.before.impact - o.after.impact)
-        problem.append(PlanThreat(t.id, t.current, options))
+        problem.append(PlanThreat(t.id, t.current, options_of.get(t.id, {})))
     return problem, by_id
 
 

@@ -139,12 +139,18 @@ def impact(
     return score
 
 
+_FIGURES: dict[tuple[int, int], RiskFigure] = {}
+
+
 def figure(likelihood_value: int, impact_value: int) -> RiskFigure:
-    return RiskFigure(
-        likelihood=clamp(likelihood_value),
-        impact=clamp(impact_value),
-        severity=severity(likelihood_value, impact_value),  # type: ignore[arg-type]
-    )
+    """A risk figure; the 25 possible ones are shared (never mutated in place)."""
+    key = (clamp(likelihood_value), clamp(impact_value))
+    found = _FIGURES.get(key)
+    if found is None:
+        found = _FIGURES[key] = RiskFigure(
+            likelihood=key[0], impact=key[1], severity=severity(*key)
+        )
+    return found
 
 
 def explain(lk: Score, im: Score, inherent: RiskFigure, current: RiskFigure, control_notes: list[str]) -> str:

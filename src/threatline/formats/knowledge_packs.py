@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from threatline.engine.conditions import ConditionError
 from threatline.engine.knowledge import Control, ControlCatalogue, Knowledge, Rule, RulePack
-from threatline.formats.yamlio import Locator, load_yaml_file
+from threatline.formats.yamlio import MAX_BYTES, Locator, load_yaml_file
 from threatline.model.architecture import did_you_mean
 from threatline.model.diagnostics import Diagnostic, InputError, format_path
 
@@ -49,7 +49,7 @@ def load_controls(files: list[Path], bundled: int = 1) -> tuple[dict[str, Contro
     origin: dict[str, str] = {}
     errors: list[Diagnostic] = []
     for n, path in enumerate(files):
-        data, locator = load_yaml_file(path)
+        data, locator = load_yaml_file(path, max_bytes=MAX_BYTES)
         if isinstance(data, list):
             data = {"controls": data}
         try:
@@ -102,7 +102,7 @@ def load_rules(dirs: list[Path], controls: dict[str, Control], aliases: dict[str
     known = set(controls) | set(aliases)
     for directory in dirs:
         for path in _rule_files(directory):
-            data, locator = load_yaml_file(path)
+            data, locator = load_yaml_file(path, max_bytes=MAX_BYTES)
             if isinstance(data, list):
                 data = {"rules": data}
             if not isinstance(data, dict):

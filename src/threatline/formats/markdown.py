@@ -59,12 +59,12 @@ def _mermaid_label(text: str) -> str:
 
 def mermaid(arch: Architecture) -> str:
     children: dict[str | None, list[str]] = {}
-    for z in arch.zones:
+    for z in sorted(arch.zones, key=lambda z: z.id):
         parent = z.parent if z.parent in {x.id for x in arch.zones} else None
         children.setdefault(parent, []).append(z.id)
     zones = {z.id: z for z in arch.zones}
     members: dict[str, list] = {}
-    for c in arch.components:
+    for c in sorted(arch.components, key=lambda c: c.id):
         members.setdefault(c.zone, []).append(c)
     lines = ["flowchart LR"]
 
@@ -85,7 +85,7 @@ def mermaid(arch: Architecture) -> str:
     seen: set[str] = set()
     for root in children.get(None, []):
         emit(root, 1, seen)
-    for f in arch.flows:
+    for f in sorted(arch.flows, key=lambda f: f.id):
         arrow = "<-->" if f.bidirectional else "-->"
         label = f.protocol.value + ("" if f.is_encrypted else " (plaintext)")
         lines.append(f'  {_mermaid_id(f.source)} {arrow}|"{_mermaid_label(f.label)}: {label}"| {_mermaid_id(f.target)}')
@@ -136,8 +136,18 @@ class MarkdownExporter(Exporter):
             for name in ("inherent", "current", "residual")
         }
         the_plan = plan(model.threats, model.mitigations, self.appetite)
+        from threatline.workflow.actions import valid_signoffs
+
+        statuses = Counter(t.status for t in model.threats)
+        machine = [t for t in model.threats if not t.source.startswith("manual:")]
+        line = (
+            f"Drafted by rules: {len(machine)}; kept as-is: {statuses['confirmed']}; tightened: {statuses['tightened']}; "
+            f"rejected: {statuses['rejected']}; added by hand: {len(model.threats) - len(machine)}; "
+            f"still in draft: {statuses['draft']}; retired: {statuses['retired']}."
+        )
         return environment().get_template("report.md.j2").render(
             figures=figures,
+            review={"line": line, "valid": valid_signoffs(model)},
             plan=plan_summary(the_plan, model),
             model=model,
             arch=arch,

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml_rs
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -31,8 +32,21 @@ MAX_EXPANDED_NODES = 2_000_000
 MAX_DEPTH = 200
 
 
+class _SafeConstructor(SafeConstructor):
+    """The safe constructor, with dates and times left as text.
+
+    yaml-rs (the fast path) reads '2024-01-01' as a string, so the safe loader must
+    too, or a document would change meaning when an anchor or a tag sends it down
+    the other path. (YAML 1.2's core schema has no timestamps either.)
+    """
+
+
+_SafeConstructor.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
+
+
 def _yaml_safe() -> YAML:
     y = YAML(typ="safe")
+    y.Constructor = _SafeConstructor
     y.allow_duplicate_keys = False
     return y
 
@@ -181,7 +195,7 @@ def _data_depth(data: Any, limit: int) -> int:
 # nesting needs a '[' or '{'. Documents within both bounds cannot nest past
 # MAX_DEPTH and skip the measurement.
 _PREFIX = MAX_DEPTH // 4
-_DEEP_LINE = re.compile(r"^[ \t?:-]{%d,}" % _PREFIX, re.MULTILINE)
+_DEEP_LINE = re.compile(rf"^[ \t?:-]{{{_PREFIX},}}", re.MULTILINE)
 
 
 def _too_deep(name: str) -> InputError:
@@ -269,9 +283,27 @@ class Locator:
 
 
 # Constructs only the fast parser cannot judge the way the safe loader does:
-# explicit tags, several documents in one stream, and anchors (for the bomb check).
+# explicit tags, several documents in one stream, anchors (for the bomb check),
+# merge keys, and numbers-with-underscores that yaml-rs reads differently.
 _TAG = re.compile(r"(^|[\s\[{,:-])!", re.MULTILINE)
 _SEVERAL_DOCUMENTS = re.compile(r"^---.*\n(?:.*\n)*?^---", re.MULTILINE)
+
+
+# yaml-rs reads '_1', '_1.0' and '1e1_0' as numbers; YAML (and ruamel) as text.
+# Searched from each '_' (a literal, so the scan is fast), then judged by what precedes it.
+_UNDERSCORE = re.compile(r"_")
+_NUMBER_BEFORE_UNDERSCORE = re.compile(r"(?:^|[\s\[{,:?-])[+-]?_*$|[0-9][eE][+-]?[0-9]*$")
+
+
+def _underscore_number(text: str) -> bool:
+    for m in _UNDERSCORE.finditer(text):
+        before = text[max(0, m.start() - 40):m.start()]
+        after = text[m.end():m.end() + 1]
+        if (after.isdigit() or after in ("_", ".")) and _NUMBER_BEFORE_UNDERSCORE.search(
+            before if m.start() >= 40 else "\n" + before
+        ):
+            return True
+    return False
 
 
 def _needs_safe_loader(text: str) -> bool:
@@ -280,7 +312,11 @@ def _needs_safe_loader(text: str) -> bool:
         return True
     if "!" in text and _TAG.search(text):
         return True
+    if "_" in text and _underscore_number(text):
+        return True
     return "---" in text and _SEVERAL_DOCUMENTS.search(text) is not None
+
+
 # yaml-rs returns several documents as a list; the safe loader refuses them.
 _DOCUMENT_MARKER = re.compile(r"^(---|\.\.\.)", re.MULTILINE)
 

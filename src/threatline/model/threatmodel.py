@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +21,12 @@ STAGES: list[str] = ["security", "architecture", "stakeholder"]
 
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+def _empty(value: Any) -> bool:
+    """Fields added after 0.1 are left out of the document while empty, so models
+    written before them keep their bytes and content hashes (and sign-offs)."""
+    return value is None or value == []
 
 
 class Factor(_Doc):
@@ -92,6 +98,9 @@ class Acceptance(_Doc):
     severity: Severity
     justification: str
     expires: str  # ISO date
+    # The architecture this acceptance rested on changed since (see docs/drift.md):
+    # notes for the risk owner, cleared by accepting again.
+    drift: list[str] = Field(default_factory=list, exclude_if=_empty)
 
 
 class Threat(_Doc):
@@ -175,6 +184,9 @@ class Mitigation(_Doc):
     rationale: str = ""
     residual_risk: str = ""
     references: dict[str, list[str]] = Field(default_factory=dict)
+    # Architecture drift that touches this mitigation (e.g. its placement is gone):
+    # notes for the architect, cleared by 'mitigation reconfirm'.
+    drift: list[str] = Field(default_factory=list, exclude_if=_empty)
 
 
 class Generator(_Doc):
@@ -187,6 +199,9 @@ class Generator(_Doc):
 class ArchitectureRef(_Doc):
     file: str = ""
     sha256: str = ""
+    # The normalised architecture the model was drafted from, one fingerprinted line
+    # per element (threatline.drift.snapshot); what `threatline drift` compares against.
+    snapshot: dict[str, Any] | None = Field(default=None, exclude_if=_empty)
 
 
 class Signoff(_Doc):

@@ -29,6 +29,7 @@ from threatline.formats.threatmodel_yaml import HEADER, load_threat_model
 from threatline.formats.yamlio import atomic_write, dump_yaml
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import ThreatModel
+from threatline.store.index import write_index
 from threatline.workflow.actions import Event, stage_hash
 from threatline.workflow.journal import ChainReport, JournalEntry, seal, to_line, verify_chain
 from threatline.workflow.versions import Version
@@ -99,11 +100,12 @@ class ModelStore:
             previous = self._last_entry()
             model = model.model_copy(deep=True)
             model.revision = (loaded.model.revision if loaded else 0) + 1
+            content = stage_hash(model, "stakeholder")
             lines = []
             for ev in events:
                 entry = seal(
                     previous, at=now, actor=actor, role=ev.role, action=ev.action, target=ev.target,
-                    before=ev.before, after=ev.after, reason=ev.reason, model_hash=stage_hash(model, "stakeholder"),
+                    before=ev.before, after=ev.after, reason=ev.reason, model_hash=content,
                 )
                 lines.append(to_line(entry))
                 previous = entry
@@ -113,7 +115,10 @@ class ModelStore:
                     fh.flush()
                     os.fsync(fh.fileno())
                 atomic_write(self.head_path, (previous.hash if previous else "") + "\n")
-            atomic_write(self.path, render_model(model))
+            text = render_model(model)
+            atomic_write(self.path, text)
+            # Keep the drift index (store/index.py) in step, so `check` need not parse the model.
+            write_index(self.path, model, hashlib.sha256(text.encode("utf-8")).hexdigest(), content)
             return model
 
     # ------------------------------------------------------------ journal

@@ -544,3 +544,77 @@ def void_signoffs(model: ThreatModel) -> list[str]:
     """Stages signed at some point whose sign-off no longer matches the content."""
     valid = valid_signoffs(model)
     return [s for s in STAGES if any(x.stage == s for x in model.signoffs) and s not in valid]
+
+
+# ---------------------------------------------------------------- architecture drift (docs/drift.md)
+
+
+def reconfirm(model: ThreatModel, team: Team, who: str, now: str, threat_id: str, reason: str = "") -> tuple[ThreatModel, Event]:
+    """Security: the threat stands as written after the architecture change; its drift notes
+    are resolved. A drafted threat is confirmed at the same time."""
+    actor = identify(team, who, "security")
+    new = _copy(model)
+    t = _threat(new, threat_id)
+    _reviewable(t)
+    if not t.drift:
+        raise WorkflowError(f"{t.id} has no drift item to re-confirm; use 'threat confirm' for a drafted threat")
+    before = {"status": t.status, "drift": list(t.drift)}
+    if t.status == "draft":
+        t.status = "confirmed"
+    t.drift = []
+    t.review = _decision(actor, "security", now, reason or "re-confirmed after an architecture change")
+    return new, Event("threat.reconfirm", t.id, "security", before, {"status": t.status, "drift": []}, reason)
+
+
+def retire(model: ThreatModel, team: Team, who: str, now: str, threat_id: str, reason: str) -> tuple[ThreatModel, Event]:
+    """Security: the threat no longer applies to the architecture (it changed); kept, retired."""
+    actor = identify(team, who, "security")
+    reason = _need(reason, "retiring a threat")
+    new = _copy(model)
+    t = _threat(new, threat_id)
+    _reviewable(t)
+    before = {"status": t.status, "drift": list(t.drift)}
+    t.status = "retired"
+    t.retired_reason = f"retired by {actor.email}: {reason}"
+    t.drift = []
+    t.review = _decision(actor, "security", now, reason)
+    return new, Event("threat.retire", t.id, "security", before, {"status": "retired", "drift": []}, reason)
+
+
+def reconfirm_mitigation(
+    model: ThreatModel, team: Team, who: str, now: str, mid: str, placement: str | None, reason: str,
+) -> tuple[ThreatModel, Event]:
+    """Architect: after an architecture change, the mitigation stays where it is or moves to
+    `placement` (an element of the current architecture); its drift notes are resolved."""
+    actor = identify(team, who, "architect")
+    reason = _need(reason, "re-confirming a mitigation's placement")
+    new = _copy(model)
+    m = _mitigation(new, mid)
+    if not m.drift:
+        raise WorkflowError(f"{mid} has no drift item to re-confirm")
+    if m.status == "rejected":
+        raise WorkflowError(f"{mid} is rejected; nothing to place")
+    before = {"placement": m.placement, "drift": list(m.drift)}
+    if placement:
+        kind = _element_kind(new, placement)
+        if kind is None:
+            raise WorkflowError(f"'{placement}' is not a component, flow or zone of the architecture the model was "
+                                "drafted from")
+        m.placement, m.placement_name, m.placement_kind = placement, placement, kind  # type: ignore[assignment]
+    m.drift = []
+    m.feasibility_decision = _decision(actor, "architect", now, reason)
+    return new, Event("mitigation.reconfirm", mid, "architect", before, {"placement": m.placement, "drift": []}, reason)
+
+
+def _element_kind(model: ThreatModel, ident: str) -> str | None:
+    from threatline.drift.snapshot import stored_snapshot
+
+    try:
+        snap = stored_snapshot(model.architecture.snapshot)
+    except ValueError:
+        snap = None
+    if snap is None:
+        known = {t.target: t.target_kind for t in model.threats}
+        return known.get(ident)
+    kind = snap.kind_of(ident)
+    return kind if kind in ("component", "flow", "zone") else None

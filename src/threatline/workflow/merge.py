@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 from threatline.model.threatmodel import Mitigation, Threat, ThreatModel
 
-_DECISION_FIELDS = ("status", "review", "reject_reason", "duplicate_of", "history", "acceptance", "escalation")
-_MITIGATION_DECISIONS = ("status", "decision", "feasibility", "feasibility_decision", "implemented_by", "verified_by")
+# Drift notes (docs/drift.md) wait for a person's decision like the rest, so they survive a re-draft.
+_DECISION_FIELDS = ("status", "review", "reject_reason", "duplicate_of", "history", "acceptance", "escalation", "drift")
+_MITIGATION_DECISIONS = ("status", "decision", "feasibility", "feasibility_decision", "implemented_by", "verified_by",
+                         "drift")
 
 
 @dataclass

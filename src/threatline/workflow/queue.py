@@ -34,6 +34,10 @@ def queue(model: ThreatModel, now: str, role: str | None = None) -> list[QueueIt
         for note in t.drift:
             if t.status not in ("rejected", "retired"):
                 items.append(QueueItem("security", "drift", t.id, t.severity, t.title, detail=note))
+        if t.acceptance is not None and t.status not in ("rejected", "retired"):
+            # The architecture an acceptance rested on changed: the risk owner accepts again or escalates.
+            for note in t.acceptance.drift:
+                items.append(QueueItem("risk-owner", "drift", t.id, t.severity, t.title, detail=note))
     for m in model.mitigations:
         worst = _worst(model, m.threats)
         if m.status == "proposed" and any(
@@ -45,6 +49,11 @@ def queue(model: ThreatModel, now: str, role: str | None = None) -> list[QueueIt
         if m.status in APPROVED and m.feasibility is None:
             items.append(QueueItem("architect", "feasibility", m.id, worst,
                                    f"{m.name} on {m.placement_name or m.placement}", detail="feasible or changed"))
+        if m.status != "rejected":
+            # e.g. the element an approved mitigation is placed on was removed: the architect re-places it.
+            for note in m.drift:
+                items.append(QueueItem("architect", "drift", m.id, worst, f"{m.name} on {m.placement_name or m.placement}",
+                                       detail=note))
         if m.status == "implemented":
             items.append(QueueItem("security", "verify", m.id, worst, f"{m.name} on {m.placement_name or m.placement}",
                                    detail=f"implemented by {m.implemented_by}; verify"))

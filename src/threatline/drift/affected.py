@@ -1,0 +1,217 @@
+"""Which elements of the new architecture a change can touch, and why.
+
+The engine's facts about an element read its neighbours (a component's callers' zones,
+a flow's endpoints' exposure and controls, a zone's members), so a change reaches
+further than the element it is on. Re-running the rules on the elements found here
+gives exactly the threats the change can add, remove or alter; everything else keeps
+its threats. A change to the baseline or to an organisation control can reach
+anything, so it selects every element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from threatline.drift.diff import ADDED, REMOVED, RENAMED, Change
+from threatline.model.architecture import CLASSIFICATION_ORDER, TRUST_ORDER, Architecture
+
+
+@dataclass
+class Affected:
+    # id -> keys of the changes that reach it, weightiest first
+    components: dict[str, list[str]] = field(default_factory=dict)
+    flows: dict[str, list[str]] = field(default_factory=dict)
+    zones: dict[str, list[str]] = field(default_factory=dict)
+    everything: bool = False
+
+    def targets(self) -> set[str]:
+        return set(self.components) | set(self.flows) | set(self.zones)
+
+    def causes(self, element: str) -> list[str]:
+        return self.components.get(element) or self.flows.get(element) or self.zones.get(element) or []
+
+
+def _mark(where: dict[str, list[str]], ident: str, cause: str) -> None:
+    keys = where.setdefault(ident, [])
+    if cause not in keys:
+        keys.append(cause)
+
+
+class Weights:
+    """How much a change matters by its kind and exposure: a new crossing from an untrusted
+    zone into restricted data weighs more than a new flow inside one zone."""
+
+    def __init__(self, arch: Architecture):
+        self.zones = {z.id: TRUST_ORDER.index(z.trust.value) for z in arch.zones}
+        self.comp_zone = {c.id: c.zone for c in arch.components}
+        self.classes = {d.id: CLASSIFICATION_ORDER.index(d.classification.value) for d in arch.data}
+        self._cache: dict[str, float] = {}
+
+    def of(self, change: Change) -> float:
+        found = self._cache.get(change.key)
+        if found is None:
+            found = self._cache[change.key] = round(self._weigh(change), 3)
+        return found
+
+    def _top_class(self, ids: Iterable[str]) -> int:
+        return max((self.classes.get(d, 0) for d in ids), default=0)
+
+    def _weigh(self, change: Change) -> float:
+        weight = {ADDED: 1.5, "changed": 1.2, REMOVED: 1.0, RENAMED: 0.6}[change.kind]
+        after, before = change.after or {}, change.before or {}
+        zones = self.zones
+        if change.element == "flow" and change.kind != REMOVED:
+            src = zones.get(self.comp_zone.get(after.get("from", ""), ""), 2)
+            dst = zones.get(self.comp_zone.get(after.get("to", ""), ""), 2)
+            if dst > src:
+                weight *= 1 + 0.5 * (dst - src)  # untrusted -> restricted: x2.5
+            weight *= (0.8, 1.0, 1.25, 1.5)[self._top_class(after.get("data", []))]
+            if before.get("encrypted") and not after.get("encrypted"):
+                weight *= 1.5
+        elif change.element == "component" and change.kind != REMOVED:
+            own = zones.get(after.get("zone", ""), 2)
+            if before.get("zone") in zones:
+                drop = zones[before["zone"]] - own
+                if drop > 0:
+                    weight *= 1 + 0.5 * drop
+            if own == 0 or (after.get("properties") or {}).get("internet_facing"):
+                weight *= 2.0
+            weight *= (0.8, 1.0, 1.25, 1.5)[self._top_class(after.get("stores", []))]
+        elif change.element == "zone" and change.kind == "changed":
+            if "trust" in before and "trust" in after:
+                drop = TRUST_ORDER.index(before["trust"]) - TRUST_ORDER.index(after["trust"])
+                weight *= 1 + 0.5 * drop if drop > 0 else 0.8
+        elif change.element == "data" and change.kind == "changed":
+            if "classification" in before and "classification" in after:
+                rise = (CLASSIFICATION_ORDER.index(after["classification"])
+                        - CLASSIFICATION_ORDER.index(before["classification"]))
+                weight *= 1 + 0.25 * rise if rise > 0 else 0.8
+        elif change.element in ("baseline", "control") and change.kind == REMOVED:
+            weight *= 1.2
+        return weight
+
+
+class _Index:
+    """Adjacency of the new architecture, built once."""
+
+    def __init__(self, arch: Architecture):
+        self.arch = arch
+        self.components = {c.id: c for c in arch.components}
+        self.flows = {f.id: f for f in arch.flows}
+        self.zones = {z.id: z for z in arch.zones}
+        self.flows_of: dict[str, list[str]] = {c: [] for c in self.components}
+        for f in arch.flows:
+            self.flows_of.setdefault(f.source, []).append(f.id)
+            self.flows_of.setdefault(f.target, []).append(f.id)
+        self._members: dict[str, list[str]] | None = None
+
+    def ancestors(self, zone: str | None) -> list[str]:
+        out: list[str] = []
+        while zone is not None and zone in self.zones and zone not in out:
+            out.append(zone)
+            zone = self.zones[zone].parent
+        return out
+
+    def neighbours(self, cid: str) -> Iterable[str]:
+        for fid in self.flows_of.get(cid, []):
+            f = self.flows[fid]
+            yield f.target if f.source == cid else f.source
+
+    def members(self, zone: str) -> list[str]:
+        """Components in the zone or any zone nested in it."""
+        if self._members is None:
+            self._members = {}
+            for c in self.arch.components:
+                for z in self.ancestors(c.zone):
+                    self._members.setdefault(z, []).append(c.id)
+        return self._members.get(zone, [])
+
+    def children(self, zone: str) -> list[str]:
+        return [z.id for z in self.arch.zones if z.parent == zone]
+
+
+def affected(changes: list[Change], arch: Architecture, weights: Weights | None = None) -> Affected:
+    """The components, flows and zones whose threats a set of changes can alter; each is
+    attributed to the weightiest change that reaches it."""
+    out = Affected()
+    if not changes:
+        return out
+    ix = _Index(arch)
+    weights = weights or Weights(arch)
+    weighted = sorted(changes, key=lambda c: (-weights.of(c), c.key))
+    if any(c.element in ("baseline", "control") for c in changes):
+        causes = [c.key for c in weighted if c.element in ("baseline", "control")]
+        out.everything = True
+        out.components = {i: list(causes) for i in ix.components}
+        out.flows = {i: list(causes) for i in ix.flows}
+        out.zones = {i: list(causes) for i in ix.zones}
+        return out
+
+    seeds: dict[str, list[str]] = {}  # components whose own facts changed -> causes
+
+    def comp(cid: str | None, cause: str) -> None:
+        if cid is not None and cid in ix.components:
+            _mark(seeds, cid, cause)
+
+    def zone(zid: str | None, cause: str) -> None:
+        for z in ix.ancestors(zid):
+            _mark(out.zones, z, cause)
+
+    data_users: dict[str, tuple[list[str], list[str]]] | None = None
+    for ch in weighted:
+        key = ch.key
+        after, before = ch.after or {}, ch.before or {}
+        if ch.element == "component":
+            if ch.kind != REMOVED:
+                comp(ch.id, key)
+                zone(after.get("zone"), key)
+            zone(before.get("zone"), key)
+        elif ch.element == "flow":
+            for side in ("from", "to"):
+                comp(after.get(side), key)
+                comp(before.get(side), key)
+                for end in (after.get(side), before.get(side)):
+                    if end in ix.components:
+                        zone(ix.components[end].zone, key)
+            if ch.kind != REMOVED and ch.id in ix.flows:
+                _mark(out.flows, ch.id, key)
+        elif ch.element == "zone":
+            if ch.kind == REMOVED:
+                continue
+            zone(ch.id, key)
+            for child in ix.children(ch.id):
+                _mark(out.zones, child, key)
+            for cid in ix.members(ch.id):
+                comp(cid, key)
+        elif ch.element == "data":
+            if data_users is None:
+                data_users = {}
+                for c in arch.components:
+                    for d in c.stores:
+                        data_users.setdefault(d, ([], []))[0].append(c.id)
+                for f in arch.flows:
+                    for d in f.data:
+                        data_users.setdefault(d, ([], []))[1].append(f.id)
+            stores, carries = data_users.get(ch.id, ([], []))
+            for cid in stores:
+                comp(cid, key)
+                zone(ix.components[cid].zone, key)
+            for fid in carries:
+                _mark(out.flows, fid, key)
+                f = ix.flows[fid]
+                comp(f.source, key)
+                comp(f.target, key)
+
+    # One hop out: callers and callees read a changed component's zone, type and exposure.
+    for cid, causes in list(seeds.items()):
+        for cause in causes:
+            _mark(out.components, cid, cause)
+            for n in ix.neighbours(cid):
+                _mark(out.components, n, cause)
+    # Every flow touching a component whose facts may have changed.
+    for cid, causes in list(out.components.items()):
+        for fid in ix.flows_of.get(cid, []):
+            for cause in causes:
+                _mark(out.flows, fid, cause)
+    return out

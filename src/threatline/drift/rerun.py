@@ -1,0 +1,50 @@
+"""The rule engine re-run on some elements of an architecture only.
+
+Facts come from a view of the whole architecture, so each element's threats are
+exactly those a full draft would give it; only the elements a change can reach
+(drift.affected) are evaluated, which keeps `drift` and `check` fast on large systems.
+"""
+
+from __future__ import annotations
+
+from threatline.drift.affected import Affected
+from threatline.engine.draft import _custom_controls, _make_threat
+from threatline.engine.facts import ArchitectureView, ElementFacts
+from threatline.engine.knowledge import Knowledge, Rule
+from threatline.model.architecture import Architecture
+from threatline.model.threatmodel import Threat
+
+
+def threats_for(arch: Architecture, knowledge: Knowledge, scope: Affected) -> list[Threat]:
+    """The threats a draft of `arch` gives the components, flows and zones in `scope`."""
+    if not (scope.components or scope.flows or scope.zones):
+        return []
+    view = ArchitectureView(arch, knowledge.implied(), knowledge.aliases)
+    custom = _custom_controls(arch)
+    zone_names = {z.id: z.label for z in arch.zones}
+    elements: list[ElementFacts] = [view.component(c) for c in sorted(scope.components) if c in view.components]
+    elements += [view.flow(view.flows_by_id[f]) for f in sorted(scope.flows) if f in view.flows_by_id]
+    elements += [view.zone(view.zones[z]) for z in sorted(scope.zones) if z in view.zones]
+
+    by_kind: dict[str, list[Rule]] = {"component": [], "flow": [], "zone": []}
+    for rule in knowledge.rules:
+        by_kind[rule.applies_to].append(rule)
+    threats: dict[str, Threat] = {}
+    fired: dict[tuple[str, str], str] = {}
+    for ef in elements:
+        etype = ef.facts.get("type")
+        for rule in by_kind[ef.kind]:
+            if rule.type_filter is not None and etype not in rule.type_filter:
+                continue
+            if rule.predicate is None or not rule.predicate(ef.facts):
+                continue
+            threat = _make_threat(rule, ef, view, knowledge, custom, zone_names)
+            threats[threat.id] = threat
+            fired[(rule.id, ef.id)] = threat.id
+    # As in a full draft: a specific rule that fires retires the generic one it supersedes.
+    rules = {r.id: r for r in knowledge.rules}
+    for rid, eid in list(fired):
+        for weaker in rules[rid].supersedes:
+            if (weaker, eid) in fired:
+                threats.pop(fired.pop((weaker, eid)), None)
+    return list(threats.values())

@@ -1,0 +1,250 @@
+"""Use cases of the living threat model: drift, check and scan (the CLI calls these).
+
+`analyse` compares an architecture with the snapshot its model was drafted from, maps
+each change to what it touches in the reviewed model (re-running the rules only on the
+elements a change can reach), adds the drift notes already recorded and not resolved,
+and says whether the model is current and published, which is what `check` gates on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from threatline.drift.affected import Weights, affected
+from threatline.drift.diff import Change, diff
+from threatline.drift.impact import ChangeImpact, ImpactItem, by_change, impact, superseders
+from threatline.drift.rerun import threats_for
+from threatline.drift.snapshot import Snapshot, baseline_attrs, baseline_key, stored_snapshot
+from threatline.drift.state import ModelInfo, OpenItem
+from threatline.formats.arch_lines import ElementLines
+from threatline.formats.architecture_yaml import load_architecture
+from threatline.formats.knowledge_packs import load_knowledge
+from threatline.formats.yamlio import read_text
+from threatline.model.architecture import Architecture
+from threatline.model.diagnostics import Diagnostic, InputError
+from threatline.model.threatmodel import SEVERITY_ORDER
+from threatline.store.directory import ModelStore
+from threatline.store.index import load_info, version_exists
+
+CURRENT, DRIFT, NEEDS_REVIEW, UNPUBLISHED, NO_SNAPSHOT = "current", "drift", "needs-review", "unpublished", "no-snapshot"
+
+
+@dataclass
+class Analysis:
+    architecture: Path
+    model: Path
+    arch: Architecture
+    info: ModelInfo
+    changes: list[Change]
+    items: list[ImpactItem]
+    grouped: list[ChangeImpact]
+    open_items: list[OpenItem]
+    has_snapshot: bool
+    published: bool
+    warnings: list[Diagnostic] = field(default_factory=list)
+    expiring: list[tuple[Any, int]] = field(default_factory=list)
+    _lines: ElementLines | None = None
+
+    @property
+    def lines(self) -> ElementLines:
+        """Lines of the elements in the architecture file (read when a format needs them)."""
+        if self._lines is None:
+            self._lines = ElementLines(read_text(self.architecture, max_bytes=1 << 62))
+        return self._lines
+
+    @property
+    def current(self) -> bool:
+        """The model describes this architecture and no drift note waits for a decision."""
+        return self.has_snapshot and not self.changes and not self.open_items
+
+    @property
+    def status(self) -> str:
+        if not self.has_snapshot:
+            return NO_SNAPSHOT
+        if self.changes:
+            return DRIFT
+        if self.open_items:
+            return NEEDS_REVIEW
+        if not self.published:
+            return UNPUBLISHED
+        return CURRENT
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status == CURRENT else 1
+
+    @property
+    def stage(self) -> str:
+        return "published" if self.published else self.info.stage
+
+    def reasons(self) -> list[str]:
+        out: list[str] = []
+        if not self.has_snapshot:
+            out.append("the model records no architecture snapshot (drafted before drift tracking): "
+                       "re-draft it with 'threatline draft' to record one")
+        if self.changes:
+            out.append(f"the architecture changed since the model was drafted: {len(self.changes)} change(s), "
+                       f"{len(self.items)} item(s) to review; record them with 'threatline drift --record' "
+                       "(or 'threatline draft') and resolve them in 'threatline review'")
+        if self.open_items:
+            out.append(f"{len(self.open_items)} drift item(s) recorded in the model wait for a decision "
+                       "('threatline review')")
+        if not self.published:
+            out.append(f"the model is {self.info.stage}, not published on its current content: sign off the "
+                       "stages and 'threatline publish'")
+        return out
+
+    def severity_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(reversed(SEVERITY_ORDER), 0)
+        for i in self.items:
+            counts[i.severity] += 1
+        for o in self.open_items:
+            counts[o.severity] += 1
+        return counts
+
+    def names(self) -> dict[str, str]:
+        a = self.arch
+        return ({c.id: c.label for c in a.components} | {f.id: f.label for f in a.flows}
+                | {z.id: z.label for z in a.zones} | {d.id: d.label for d in a.data})
+
+    # ------------------------------------------------------------ locations in the architecture file
+    def baseline_index(self, key: str) -> int | None:
+        seen: dict[str, int] = {}
+        for i, b in enumerate(self.arch.baseline):
+            k = baseline_key(baseline_attrs(b))
+            seen[k] = seen.get(k, 0) + 1
+            if (k if seen[k] == 1 else f"{k}#{seen[k]}") == key:
+                return i
+        return None
+
+    def line_of_change(self, c: Change) -> int:
+        lines = self.lines
+        if c.kind == "removed":
+            return lines.section(c.element) or 1
+        index = self.baseline_index(c.id) if c.element == "baseline" else None
+        if c.kind == "changed" and c.attributes:
+            found = lines.attribute(c.element, c.id, c.attributes[0].name, index)
+        else:
+            found = lines.element(c.element, c.id, index)
+        return found or lines.section(c.element) or 1
+
+    def line_of_element(self, ident: str) -> int:
+        for kind in ("component", "flow", "zone", "data"):
+            found = self.lines.element(kind, ident)
+            if found:
+                return found
+        return 1
+
+
+def _today(now: str | None) -> str:
+    return (now or datetime.now(UTC).isoformat())[:10]
+
+
+def analyse(
+    architecture: Path, model_path: Path, rule_dirs: list[Path] | None = None,
+    control_files: list[Path] | None = None, now: str | None = None,
+) -> Analysis:
+    knowledge = load_knowledge(rule_dirs, control_files)
+    arch, warnings = load_architecture(architecture, knowledge.control_ids())
+    store = ModelStore(model_path)
+    info = load_info(store)
+    try:
+        old = stored_snapshot(info.snapshot)
+    except ValueError as exc:
+        raise InputError([Diagnostic(file=str(model_path), key="architecture.snapshot", message=str(exc),
+                                     hint="re-draft the model to record a fresh snapshot")]) from None
+    changes: list[Change] = []
+    items: list[ImpactItem] = []
+    grouped: list[ChangeImpact] = []
+    if old is not None:
+        changes = diff(old, Snapshot.from_architecture(arch))
+    if changes:
+        weights = Weights(arch)
+        scope = affected(changes, arch, weights)
+        fresh = threats_for(arch, knowledge, scope)
+        items = impact(changes, info, fresh, scope, weights, superseders(knowledge.rules))
+        grouped = by_change(changes, items, weights)
+    return Analysis(
+        architecture=architecture, model=model_path, arch=arch, info=info, changes=changes, items=items,
+        grouped=grouped, open_items=info.open_items(), has_snapshot=old is not None,
+        published=info.is_published(version_exists(store, info.content_hash)),
+        warnings=warnings, expiring=info.expiring_acceptances(_today(now)),
+    )
+
+
+# ---------------------------------------------------------------- scan
+
+_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", ".threatline", "__pycache__", ".tox", ".mypy_cache"}
+
+
+@dataclass
+class ScanEntry:
+    architecture: Path
+    model: Path
+    analysis: Analysis | None = None
+    error: str = ""
+
+    @property
+    def status(self) -> str:
+        return "error" if self.analysis is None else self.analysis.status
+
+
+def find_pairs(paths: Iterable[Path], arch_name: str = "architecture.yaml", model_name: str = "threatmodel.yaml") -> list[tuple[Path, Path]]:
+    """Architecture/model pairs: directories are walked for an architecture file with a
+    model beside it; any other file is a list of 'ARCH MODEL' lines (relative to it)."""
+    pairs: list[tuple[Path, Path]] = []
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+                if arch_name in files and model_name in files:
+                    pairs.append((Path(root) / arch_name, Path(root) / model_name))
+        elif path.is_file():
+            pairs += _read_list(path)
+        else:
+            raise InputError([Diagnostic(file=str(path), message="no such file or directory",
+                                         hint="give directories to walk or a list file of 'ARCH MODEL' lines")])
+    seen: set[tuple[Path, Path]] = set()
+    unique = []
+    for pair in pairs:
+        if pair not in seen:
+            seen.add(pair)
+            unique.append(pair)
+    return unique
+
+
+def _read_list(path: Path) -> list[tuple[Path, Path]]:
+    out = []
+    for number, raw in enumerate(read_text(path).splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise InputError([Diagnostic(file=str(path), line=number, message=f"cannot read '{raw.strip()}'",
+                                         hint="write one 'ARCHITECTURE MODEL' pair a line")])
+        out.append(tuple((path.parent / p) if not Path(p).is_absolute() else Path(p) for p in parts))  # type: ignore[arg-type]
+    return out
+
+
+def scan(
+    pairs: list[tuple[Path, Path]], rule_dirs: list[Path] | None = None, control_files: list[Path] | None = None,
+    now: str | None = None, progress: Callable[[ScanEntry], None] | None = None,
+) -> list[ScanEntry]:
+    """Analyse each pair; a broken pair is reported as an error, not a failed scan."""
+    entries: list[ScanEntry] = []
+    for arch, model in pairs:
+        entry = ScanEntry(arch, model)
+        try:
+            entry.analysis = analyse(arch, model, rule_dirs, control_files, now)
+        except InputError as exc:
+            entry.error = exc.diagnostics[0].render() if exc.diagnostics else "invalid input"
+        entries.append(entry)
+        if progress is not None:
+            progress(entry)
+    return entries

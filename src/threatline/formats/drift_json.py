@@ -1,0 +1,75 @@
+"""JSON output of `drift` and `check`: the whole analysis, machine-readable."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from threatline.drift.impact import ACTIONS
+
+if TYPE_CHECKING:
+    from threatline.drift_service import Analysis, ScanEntry
+
+REPORT_VERSION = 1
+
+
+def analysis_dict(a: Analysis, with_lines: bool = True) -> dict[str, Any]:
+    changes = []
+    for ci in a.grouped:
+        entry = ci.change.to_dict() | {"severity": ci.severity, "score": ci.score,
+                                       "items": [i.target for i in ci.items]}
+        if with_lines:
+            entry["line"] = a.line_of_change(ci.change)
+        changes.append(entry)
+    return {
+        "version": REPORT_VERSION,
+        "system": a.info.system,
+        "architecture": str(a.architecture),
+        "model": str(a.model),
+        "status": a.status,
+        "exit_code": a.exit_code,
+        "current": a.current,
+        "published": a.published,
+        "stage": a.stage,
+        "reasons": a.reasons(),
+        "counts": a.severity_counts(),
+        "changes": changes,
+        "items": [i.to_dict() for i in a.items],
+        "open_items": [
+            {"role": o.role, "target": o.target, "element": o.element, "severity": o.severity, "title": o.title,
+             "note": o.note, "action": _open_action(o.role)}
+            for o in a.open_items
+        ],
+        "expiring_acceptances": [
+            {"threat": t.id, "title": t.title, "expires": t.acceptance.get("expires"), "days_left": left,
+             "by": t.acceptance.get("by")}
+            for t, left in a.expiring
+        ],
+    }
+
+
+def _open_action(role: str) -> str:
+    return {"security": ACTIONS["re-review"], "risk-owner": ACTIONS["acceptance-basis"],
+            "architect": ACTIONS["placement-gone"]}[role]
+
+
+def render_analysis(a: Analysis) -> str:
+    return json.dumps(analysis_dict(a), indent=2, ensure_ascii=False) + "\n"
+
+
+def scan_dict(entries: list[ScanEntry]) -> dict[str, Any]:
+    models = []
+    for e in entries:
+        if e.analysis is None:
+            models.append({"architecture": str(e.architecture), "model": str(e.model), "status": "error",
+                           "error": e.error})
+        else:
+            models.append(analysis_dict(e.analysis, with_lines=False))
+    statuses: dict[str, int] = {}
+    for e in entries:
+        statuses[e.status] = statuses.get(e.status, 0) + 1
+    return {"version": REPORT_VERSION, "models": models, "summary": {"models": len(entries), **statuses}}
+
+
+def render_scan(entries: list[ScanEntry]) -> str:
+    return json.dumps(scan_dict(entries), indent=2, ensure_ascii=False) + "\n"
