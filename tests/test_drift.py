@@ -653,7 +653,7 @@ def test_drift_command_reports_without_writing(ws):
     res = runner.invoke(app, ["drift", str(ws / "architecture.yaml"), str(ws / "threatmodel.yaml")])
     assert res.exit_code == 0, res.output
     flat = " ".join(res.output.split())
-    assert "Architecture changes (1)" in flat and "no longer true" in flat and "(exit" not in flat
+    assert "Architecture changes (1)" in flat and "To review, most important first" in flat and "(exit" not in flat
     res = runner.invoke(app, ["drift", str(ws / "architecture.yaml"), str(ws / "threatmodel.yaml"), "--format", "md"])
     assert res.stdout.startswith("## ") and "| critical |" in res.stdout
     assert (ws / "threatmodel.yaml").read_bytes() == before
@@ -700,7 +700,7 @@ def test_a_model_without_snapshot_asks_for_a_redraft(ws):
     model = loaded.model.model_copy(deep=True)
     model.architecture.snapshot = None
     store.commit(loaded, model, [], "tests", utc_now())
-    assert "snapshot" not in (ws / "threatmodel.yaml").read_text(encoding="utf-8")
+    assert "  snapshot:" not in (ws / "threatmodel.yaml").read_text(encoding="utf-8")
     doc = check_json(ws)
     assert doc["status"] == "no-snapshot" and doc["exit_code"] == 1
     assert "re-draft" in doc["reasons"][0]

@@ -79,7 +79,7 @@ def _summary(a: drift_service.Analysis, limit: int = 20, gate: bool = True) -> N
     if a.grouped:
         table = Table(title=f"Architecture changes ({len(a.grouped)})")
         for col in ("Severity", "Change", "Line", "Impact"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")
         for ci in a.grouped[:limit]:
             kinds: dict[str, int] = {}
             for i in ci.items:
@@ -93,7 +93,7 @@ def _summary(a: drift_service.Analysis, limit: int = 20, gate: bool = True) -> N
     if a.items:
         table = Table(title=f"To review, most important first ({len(a.items)})")
         for col in ("Severity", "Who", "Item", "What", "Detail", "Decide with"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold", no_wrap=col == "Item", min_width=12 if col == "Item" else None)
         for i in a.items[:limit]:
             table.add_row(f"[{SEVERITY_STYLE[i.severity]}]{i.severity}[/]", i.role, i.target,
                           escape(f"{LABELS[i.kind]}: {i.title}"), escape(i.detail), ACTIONS[i.kind])
@@ -103,7 +103,7 @@ def _summary(a: drift_service.Analysis, limit: int = 20, gate: bool = True) -> N
     if a.open_items:
         table = Table(title=f"Recorded drift items waiting for a decision ({len(a.open_items)})")
         for col in ("Severity", "Who", "Item", "Note"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold", no_wrap=col == "Item", min_width=12 if col == "Item" else None)
         for o in a.open_items[:limit]:
             table.add_row(f"[{SEVERITY_STYLE[o.severity]}]{o.severity}[/]", o.role, o.target, escape(o.note))
         out.print(table)
