@@ -9,6 +9,7 @@ resolve drift, re-signing and publishing, back to `check` exiting 0.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import shutil
 from datetime import timedelta
@@ -681,17 +682,27 @@ def test_index_is_kept_fresh_and_a_stale_one_is_ignored(ws):
     store = ModelStore(ws / "threatmodel.yaml")
     path = index_path(store.path)
     assert path.exists()
-    data = json.loads(path.read_text(encoding="utf-8"))
-    import hashlib
-
+    head, *lines = path.read_text(encoding="utf-8").splitlines()
+    data = json.loads(head)
     assert data["model_sha256"] == hashlib.sha256(store.path.read_bytes()).hexdigest()
-    assert data["stage"] == "accepted" and data["published"]
+    assert data["header"]["stage"] == "accepted" and data["header"]["published"]
+    model = store.load().model
+    assert len(lines) == len(model.threats) == data["header"]["threat_count"]
+    assert {ln.split("\t", 1)[0] for ln in lines} == {t.target for t in model.threats}
     # A stale or broken index never changes the answer.
-    path.write_text('{"model_sha256": "0", "info_version": 1}', encoding="utf-8")
+    path.write_text('{"model_sha256": "0", "header": {}}\n', encoding="utf-8")
     assert check(ws).exit_code == 0
     path.write_text("not json", encoding="utf-8")
     assert check(ws).exit_code == 0
-    assert json.loads(path.read_text(encoding="utf-8"))["model_sha256"] == data["model_sha256"]
+    assert json.loads(path.read_text(encoding="utf-8").splitlines()[0])["model_sha256"] == data["model_sha256"]
+    # A read-only directory only costs time.
+    edit_arch(ws, "    to: api-gateway\n    protocol: https\n", "    to: api-gateway\n    protocol: http\n")
+    path.unlink()
+    path.parent.chmod(0o555)
+    try:
+        assert check_json(ws)["status"] == "drift"
+    finally:
+        path.parent.chmod(0o755)
 
 
 def test_a_model_without_snapshot_asks_for_a_redraft(ws):

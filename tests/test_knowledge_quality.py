@@ -14,11 +14,11 @@ from threatline.model.threatmodel import SEVERITY_ORDER
 from threatline.service import draft_file
 
 ROOT = Path(__file__).resolve().parents[1]
-ARCHITECTURES = sorted(
-    [ROOT / "examples" / "payments" / "architecture.yaml"]
-    + list((bundled_dir() / "fixtures").glob("*.yaml"))
-    + list((ROOT / "benchmarks" / "quality" / "cases").glob("*/architecture.yaml"))
-)
+ARCHITECTURES = sorted([
+    ROOT / "examples" / "payments" / "architecture.yaml",
+    *(bundled_dir() / "fixtures").glob("*.yaml"),
+    *(ROOT / "benchmarks" / "quality" / "cases").glob("*/architecture.yaml"),
+])
 
 
 @pytest.fixture(scope="module")

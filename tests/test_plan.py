@@ -117,7 +117,7 @@ def _problem(seed: int, n_threats: int, n_mitigations: int) -> tuple[list[Threat
             dl, di = rng.choice([(1, 0), (2, 0), (3, 0), (0, 1), (1, 1)])
             after = RiskFigure(likelihood=max(1, t.current.likelihood - dl), impact=max(1, t.current.impact - di),
                                severity=severity(t.current.likelihood - dl, t.current.impact - di))
-            m.outcomes.append(Outcome(threat=t.id, before=t.current, after=after))
+            m.outcomes.append(Outcome(threat=t.id, after=after))
             m.threats.append(t.id)
         mitigations.append(m)
     return threats, mitigations

@@ -108,7 +108,7 @@ def _summary(a: drift_service.Analysis, limit: int = 20, gate: bool = True) -> N
             table.add_row(f"[{SEVERITY_STYLE[o.severity]}]{o.severity}[/]", o.role, o.target, escape(o.note))
         out.print(table)
     if a.expiring:
-        soonest = a.expiring[0][0].acceptance.get("expires")
+        soonest = a.expiring[0][0].expires
         out.print(f"{len(a.expiring)} risk acceptance(s) end within 30 days (the first on {soonest}): "
                   "see 'threatline review' (risk-owner) or --format json", markup=False, highlight=False)
 

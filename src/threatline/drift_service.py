@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from threatline.drift.affected import Weights, affected
 from threatline.drift.diff import Change, diff
 from threatline.drift.impact import ChangeImpact, ImpactItem, by_change, impact, superseders
 from threatline.drift.rerun import threats_for
 from threatline.drift.snapshot import Snapshot, baseline_attrs, baseline_key, stored_snapshot
-from threatline.drift.state import ModelInfo, OpenItem
+from threatline.drift.state import AcceptanceInfo, ModelInfo, OpenItem
+from threatline.engine.knowledge import Knowledge
 from threatline.formats.arch_lines import ElementLines
 from threatline.formats.architecture_yaml import load_architecture
 from threatline.formats.knowledge_packs import load_knowledge
@@ -47,7 +47,7 @@ class Analysis:
     has_snapshot: bool
     published: bool
     warnings: list[Diagnostic] = field(default_factory=list)
-    expiring: list[tuple[Any, int]] = field(default_factory=list)
+    expiring: list[tuple[AcceptanceInfo, int]] = field(default_factory=list)
     _lines: ElementLines | None = None
 
     @property
@@ -107,11 +107,6 @@ class Analysis:
             counts[o.severity] += 1
         return counts
 
-    def names(self) -> dict[str, str]:
-        a = self.arch
-        return ({c.id: c.label for c in a.components} | {f.id: f.label for f in a.flows}
-                | {z.id: z.label for z in a.zones} | {d.id: d.label for d in a.data})
-
     # ------------------------------------------------------------ locations in the architecture file
     def baseline_index(self, key: str) -> int | None:
         seen: dict[str, int] = {}
@@ -147,9 +142,9 @@ def _today(now: str | None) -> str:
 
 def analyse(
     architecture: Path, model_path: Path, rule_dirs: list[Path] | None = None,
-    control_files: list[Path] | None = None, now: str | None = None,
+    control_files: list[Path] | None = None, now: str | None = None, knowledge: Knowledge | None = None,
 ) -> Analysis:
-    knowledge = load_knowledge(rule_dirs, control_files)
+    knowledge = knowledge or load_knowledge(rule_dirs, control_files)
     arch, warnings = load_architecture(architecture, knowledge.control_ids())
     store = ModelStore(model_path)
     info = load_info(store)
@@ -162,7 +157,11 @@ def analyse(
     items: list[ImpactItem] = []
     grouped: list[ChangeImpact] = []
     if old is not None:
-        changes = diff(old, Snapshot.from_architecture(arch))
+        try:
+            changes = diff(old, Snapshot.from_architecture(arch))
+        except ValueError as exc:  # a hand-edited snapshot line that is not JSON
+            raise InputError([Diagnostic(file=str(model_path), key="architecture.snapshot", message=str(exc),
+                                         hint="re-draft the model to record a fresh snapshot")]) from None
     if changes:
         weights = Weights(arch)
         scope = affected(changes, arch, weights)
@@ -238,10 +237,11 @@ def scan(
 ) -> list[ScanEntry]:
     """Analyse each pair; a broken pair is reported as an error, not a failed scan."""
     entries: list[ScanEntry] = []
+    knowledge = load_knowledge(rule_dirs, control_files)
     for arch, model in pairs:
         entry = ScanEntry(arch, model)
         try:
-            entry.analysis = analyse(arch, model, rule_dirs, control_files, now)
+            entry.analysis = analyse(arch, model, now=now, knowledge=knowledge)
         except InputError as exc:
             entry.error = exc.diagnostics[0].render() if exc.diagnostics else "invalid input"
         entries.append(entry)

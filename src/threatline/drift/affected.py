@@ -149,10 +149,14 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
         return out
 
     seeds: dict[str, list[str]] = {}  # components whose own facts changed -> causes
+    # Components whose zone or type changed: their callers and callees read those.
+    spread: dict[str, list[str]] = {}
 
-    def comp(cid: str | None, cause: str) -> None:
+    def comp(cid: str | None, cause: str, reaches_neighbours: bool = False) -> None:
         if cid is not None and cid in ix.components:
             _mark(seeds, cid, cause)
+            if reaches_neighbours:
+                _mark(spread, cid, cause)
 
     def zone(zid: str | None, cause: str) -> None:
         for z in ix.ancestors(zid):
@@ -164,7 +168,9 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
         after, before = ch.after or {}, ch.before or {}
         if ch.element == "component":
             if ch.kind != REMOVED:
-                comp(ch.id, key)
+                moved = ch.kind != "changed" or "zone" in after.keys() - before.keys() or any(
+                    a.name in ("zone", "type") for a in ch.attributes)
+                comp(ch.id, key, reaches_neighbours=moved)
                 zone(after.get("zone"), key)
             zone(before.get("zone"), key)
         elif ch.element == "flow":
@@ -183,7 +189,7 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
             for child in ix.children(ch.id):
                 _mark(out.zones, child, key)
             for cid in ix.members(ch.id):
-                comp(cid, key)
+                comp(cid, key, reaches_neighbours=True)
         elif ch.element == "data":
             if data_users is None:
                 data_users = {}
@@ -203,10 +209,12 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
                 comp(f.source, key)
                 comp(f.target, key)
 
-    # One hop out: callers and callees read a changed component's zone, type and exposure.
-    for cid, causes in list(seeds.items()):
+    for cid, causes in seeds.items():
         for cause in causes:
             _mark(out.components, cid, cause)
+    # One hop out: callers and callees read a component's zone (trust) and type.
+    for cid, causes in spread.items():
+        for cause in causes:
             for n in ix.neighbours(cid):
                 _mark(out.components, n, cause)
     # Every flow touching a component whose facts may have changed.

@@ -126,13 +126,15 @@ def impact(
     # Reviewers judged each threat knowing the data at stake: reclassified data is a new basis.
     data_changed = {c.id: c for c in changes if c.element == "data" and c.kind == "changed"}
     mentions: dict[str, set[str]] = {}
-    stored = {t.id: t for t in model.threats}
+    targets = scope.targets()
+    # Only threats on elements a change can reach can be touched (all of them for a full re-run).
+    threats = model.threats_on(targets | set(removed) | set(renamed))
+    stored = {t.id: t for t in threats}
     fresh_by_id = {t.id: t for t in fresh}
     fresh_by_rule = {(t.target, t.rule): t for t in fresh}
     fresh_on: dict[str, list[Threat]] = {}
     for f in fresh:
         fresh_on.setdefault(f.target, []).append(f)
-    targets = scope.targets()
     continued: set[str] = set()  # fresh threats that carry on a stored one
     items: list[ImpactItem] = []
 
@@ -160,7 +162,7 @@ def impact(
         ch = cause(element, related)
         return f" ({ch.summary()})" if ch else ""
 
-    for t in model.threats:
+    for t in threats:
         if not t.live:
             continue
         tgt = t.target
@@ -233,18 +235,17 @@ def impact(
         if f.id in continued or (prior is not None and prior.status != "retired"):
             continue
         old = renamed_to.get(f.target)
-        if old is not None and any(s.target == old and s.rule == f.rule and s.live for s in model.threats):
+        if old is not None and any(s.target == old and s.rule == f.rule and s.live for s in threats):
             continue  # the renamed element's threat, already a re-review item
         again = "; its rule fires again" if prior is not None else ""
         add(NEW_THREAT, "security", f.id, f.target, f.severity, f.title,
             f"{f.category.value.replace('_', ' ')} threat ({f.severity}) on {f.target_kind} {f.target}{again}"
             f"{because(f.target, f.elements)}", f.elements)
 
-    live_severity = {t.id: t.severity for t in model.threats if t.live}
     for m in model.mitigations:
         if m.status not in APPROVED:
             continue
-        worst = max((live_severity[x] for x in m.threats if x in live_severity), key=SEVERITY_ORDER.index, default="low")
+        worst = m.worst
         if m.placement in removed:
             add(PLACEMENT_GONE, "architect", m.id, m.placement, worst, m.name,
                 f"{m.name} ({m.status}) is placed on {m.placement_kind} {m.placement}, which was removed: "

@@ -195,14 +195,11 @@ class Snapshot:
             if len(parts) != 4 or parts[0] not in KINDS:
                 raise ValueError(f"snapshot line {number} is not 'KIND ID FINGERPRINT ATTRIBUTES'")
             kind, ident, _, attrs_json = parts
-            try:
-                attrs = json.loads(attrs_json)
-            except ValueError:
-                raise ValueError(f"snapshot line {number}: attributes are not JSON") from None
-            if not isinstance(attrs, dict):
+            if not (attrs_json.startswith("{") and attrs_json.endswith("}")):
                 raise ValueError(f"snapshot line {number}: attributes are not a JSON object")
-            # The fingerprint is recomputed, so an edited line cannot pass for unchanged.
-            elements.append(make_element(kind, unquote(ident), attrs))
+            # The fingerprint is recomputed from the text, so an edited line cannot pass for
+            # unchanged; the attributes are decoded only for the elements that changed.
+            elements.append(Element(kind, unquote(ident), fingerprint(kind, attrs_json), attrs_json))
         return cls(elements)
 
     def to_doc(self) -> dict[str, Any]:

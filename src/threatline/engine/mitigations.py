@@ -81,6 +81,7 @@ def propose_mitigations(
     facts_by_key: dict[tuple[str, str], ElementFacts],
 ) -> list[Mitigation]:
     mitigations: dict[str, Mitigation] = {}
+    before_by_threat: dict[str, RiskFigure] = {}
     for threat in threats:
         rule = rules[threat.rule or ""]
         lk_steps: list[int] = []
@@ -104,8 +105,9 @@ def propose_mitigations(
                     continue
                 lk, im = steps(control, ab.partial)
                 m.threats.append(threat.id)
+                before_by_threat[threat.id] = threat.current
                 m.outcomes.append(
-                    Outcome(threat=threat.id, partial=ab.partial, before=threat.current, after=lower(threat.current, lk, im))
+                    Outcome(threat=threat.id, partial=ab.partial, after=lower(threat.current, lk, im))
                 )
                 threat.proposed_mitigations.append(mid)
                 lk_steps.append(lk)
@@ -113,7 +115,7 @@ def propose_mitigations(
         threat.proposed_effect = Steps(likelihood=combine(lk_steps), impact=combine(im_steps))
         threat.residual = lower(threat.current, threat.proposed_effect.likelihood, threat.proposed_effect.impact)
     for m in mitigations.values():
-        _explain(m, knowledge.controls.get(m.control))
+        _explain(m, knowledge.controls.get(m.control), before_by_threat)
     return list(mitigations.values())
 
 
@@ -125,21 +127,19 @@ def _new_mitigation(
         id=mid,
         control=cid,
         name=control.name if control else cid,
-        description=control.description if control else "",
         placement=placement,
         placement_kind=pkind,  # type: ignore[arg-type]
         placement_name=where,
         cost=Cost(**control.cost.model_dump()) if control else None,
         likelihood_steps=control.effect.likelihood if control else 1,
         impact_steps=control.effect.impact if control else 0,
-        references=control.references.model_dump() if control else {},
     )
 
 
-def _explain(m: Mitigation, control: Control | None) -> None:
+def _explain(m: Mitigation, control: Control | None, before: dict[str, RiskFigure]) -> None:
     m.threats.sort()
     m.outcomes.sort(key=lambda o: o.threat)
-    worst_before = max((o.before.severity for o in m.outcomes), key=SEVERITY_ORDER.index, default="low")
+    worst_before = max((before[o.threat].severity for o in m.outcomes), key=SEVERITY_ORDER.index, default="low")
     worst_after = max((o.after.severity for o in m.outcomes), key=SEVERITY_ORDER.index, default="low")
     n = len(m.threats)
     effect = []

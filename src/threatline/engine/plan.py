@@ -67,13 +67,16 @@ class Plan:
 
 def _problem(threats: list[Threat], mitigations: list[Mitigation], appetite: str) -> tuple[list[PlanThreat], dict[str, Mitigation]]:
     by_id = {m.id: m for m in mitigations if m.status not in ("rejected",)}
+    current = {t.id: t.current for t in threats}
     options_of: dict[str, dict[str, tuple[int, int]]] = {}
     for m in by_id.values():
         for o in m.outcomes:
-            options_of.setdefault(o.threat, {})[m.id] = (
-                o.before.likelihood - o.after.likelihood,
-                o.before.impact - o.after.impact,
-            )
+            now = current.get(o.threat)
+            if now is not None:
+                options_of.setdefault(o.threat, {})[m.id] = (
+                    now.likelihood - o.after.likelihood,
+                    now.impact - o.after.impact,
+                )
     problem: list[PlanThreat] = []
     for t in threats:
         if t.status in ("rejected", "retired"):

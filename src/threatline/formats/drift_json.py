@@ -41,9 +41,9 @@ def analysis_dict(a: Analysis, with_lines: bool = True) -> dict[str, Any]:
             for o in a.open_items
         ],
         "expiring_acceptances": [
-            {"threat": t.id, "title": t.title, "expires": t.acceptance.get("expires"), "days_left": left,
-             "by": t.acceptance.get("by")}
-            for t, left in a.expiring
+            {"threat": x.threat, "title": x.title, "severity": x.severity, "expires": x.expires, "days_left": left,
+             "by": x.by}
+            for x, left in a.expiring
         ],
     }
 

@@ -76,9 +76,8 @@ def render_analysis(a: Analysis, title: str = "Threatline check") -> str:
     if a.expiring:
         out += ["### Risk acceptances ending within 30 days", "", "| Threat | Expires | Days left | Accepted by |",
                 "|---|---|---:|---|"]
-        for t, left in a.expiring:
-            out.append(f"| {_code(t.id)} {_e(t.title)} | {t.acceptance.get('expires')} | {left} | "
-                       f"{_e(t.acceptance.get('by'))} |")
+        for x, left in a.expiring:
+            out.append(f"| {_code(x.threat)} {_e(x.title)} | {x.expires} | {left} | {_e(x.by)} |")
         out.append("")
     if status == "current":
         out += ["The threat model describes this architecture and its latest published version is current.", ""]

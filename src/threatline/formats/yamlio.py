@@ -292,23 +292,30 @@ _SEVERAL_DOCUMENTS = re.compile(r"^---.*\n(?:.*\n)*?^---", re.MULTILINE)
 # yaml-rs reads '_1', '_1.0' and '1e1_0' as numbers; YAML (and ruamel) as text.
 # Searched from each '_' (a literal, so the scan is fast), then judged by what precedes it.
 _UNDERSCORE = re.compile(r"_")
+_UNDERSCORE_DIGITS = re.compile(r"_+\.?[0-9]")
 _NUMBER_BEFORE_UNDERSCORE = re.compile(r"(?:^|[\s\[{,:?-])[+-]?_*$|[0-9][eE][+-]?[0-9]*$")
 
 
 def _underscore_number(text: str) -> bool:
     for m in _UNDERSCORE.finditer(text):
         before = text[max(0, m.start() - 40):m.start()]
-        after = text[m.end():m.end() + 1]
-        if (after.isdigit() or after in ("_", ".")) and _NUMBER_BEFORE_UNDERSCORE.search(
+        if _UNDERSCORE_DIGITS.match(text, m.start()) and _NUMBER_BEFORE_UNDERSCORE.search(
             before if m.start() >= 40 else "\n" + before
         ):
             return True
     return False
 
 
+# An anchor starts a node ("key: &a", "- &a", "[&a"); "R&D" or "A & B" in prose is not one.
+_ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&[^\s&,\]}]", re.MULTILINE)
+_MERGE_KEY = re.compile(r"(?:^|[\s{,])<<\s*:", re.MULTILINE)
+
+
 def _needs_safe_loader(text: str) -> bool:
     """Tags, several documents, anchors or merge keys ('<<'); plain substring tests first."""
-    if "&" in text or "<<" in text:
+    if "&" in text and _ANCHOR.search(text):
+        return True
+    if "<<" in text and _MERGE_KEY.search(text):
         return True
     if "!" in text and _TAG.search(text):
         return True
@@ -398,6 +405,22 @@ def load_yaml_file(path: Path, max_bytes: int | None = None) -> tuple[Any, Locat
 
 
 def dump_yaml(data: Any) -> str:
+    """Block-style YAML that reads back to exactly `data`.
+
+    yaml-rs writes it fast; its output is read back and, in the rare case a value
+    would not survive (a string it leaves unquoted that a reader takes for a
+    number), the document is written by ruamel.yaml instead.
+    """
+    text = yaml_rs.dumps(data)
+    try:
+        if not _needs_safe_loader(text) and yaml_rs.loads(text, parse_datetime=False) == data:
+            return text.removeprefix("---\n")
+    except (ValueError, RecursionError):
+        pass
+    return _dump_yaml_ruamel(data)
+
+
+def _dump_yaml_ruamel(data: Any) -> str:
     y = YAML(typ="rt")
     y.default_flow_style = False
     y.width = 100
@@ -417,7 +440,7 @@ _NEEDS_ESCAPING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\ud
 def _represent_str(representer: Any, value: str) -> Any:
     if _NEEDS_ESCAPING.search(value):
         style: str | None = '"'
-    elif "\n" in value:
+    elif "\n" in value and "\t" not in value and not value[:1].isspace():
         style = "|"
     else:
         style = None

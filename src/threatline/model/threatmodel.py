@@ -153,11 +153,10 @@ class Cost(_Doc):
 
 
 class Outcome(_Doc):
-    """What one mitigation does to one threat, applied on top of current controls."""
+    """What one mitigation does to one threat, applied on top of its current figure."""
 
     threat: str
     partial: bool = False
-    before: RiskFigure
     after: RiskFigure
 
 
@@ -165,7 +164,6 @@ class Mitigation(_Doc):
     id: str
     control: str
     name: str = ""
-    description: str = ""
     placement: str
     placement_kind: TargetKind
     placement_name: str = ""
@@ -183,7 +181,6 @@ class Mitigation(_Doc):
     outcomes: list[Outcome] = Field(default_factory=list)
     rationale: str = ""
     residual_risk: str = ""
-    references: dict[str, list[str]] = Field(default_factory=dict)
     # Architecture drift that touches this mitigation (e.g. its placement is gone):
     # notes for the architect, cleared by 'mitigation reconfirm'.
     drift: list[str] = Field(default_factory=list, exclude_if=_empty)

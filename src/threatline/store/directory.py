@@ -98,7 +98,7 @@ class ModelStore:
                     message="the model changed on disk since this command read it (someone else saved a decision)",
                     hint="nothing was written; run the command again on the new version")])
             previous = self._last_entry()
-            model = model.model_copy(deep=True)
+            model = model.model_copy()  # shallow: only the revision changes below
             model.revision = (loaded.model.revision if loaded else 0) + 1
             content = stage_hash(model, "stakeholder")
             lines = []
@@ -145,7 +145,8 @@ class ModelStore:
         path = self.versions_dir / f"{content}.json"
         if path.exists():
             raise InputError([Diagnostic(file=str(path), message=f"version {version.id} is already published")])
-        text = json.dumps(version.model_dump(mode="json"), indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+        # Field order as the model defines it: the content hash is computed the same way.
+        text = version.model_dump_json(indent=1) + "\n"
         atomic_write(path, text)
         path.chmod(0o444)
         return version

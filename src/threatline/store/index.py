@@ -3,10 +3,12 @@
 `.threatline/<stem>.index.json` beside the model holds a ModelInfo (drift.state): per
 threat and mitigation only the fields drift reads, the stored snapshot, the content
 hash a published version is named by and the sign-off stage. It is derived data, keyed
-by the sha256 of the model file's bytes: a stale or missing index is rebuilt from the
-model (and rewritten when the directory is writable), so it can never give a wrong
-answer, only save time. ModelStore.commit and `draft` keep it fresh; on a 10,000
-component model it turns a multi-second YAML parse into a JSON read.
+by the sha256 of the model file's bytes (and, to skip hashing a very large file, by its
+size and modification time once those are safely older than the index, as git does for
+its own index): a stale or missing index is rebuilt from the model (and rewritten when
+the directory is writable), so it can never give a wrong answer, only save time.
+ModelStore.commit and `draft` keep it fresh; on a 10,000-component model it turns a
+minute of YAML parsing into reading the few threats a change can touch.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from threatline.drift.state import ModelInfo
+from threatline.drift.state import ModelInfo, ThreatInfo
 from threatline.formats.yamlio import atomic_write
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import STAGES, ThreatModel
@@ -47,13 +51,55 @@ def stage_of(model: ThreatModel, stakeholder_hash: str) -> str:
 
 
 def write_index(model_path: Path, model: ThreatModel, file_sha256: str, stakeholder_hash: str | None = None) -> ModelInfo:
-    """Index a model just read or written; a directory we may not write to is no error."""
+    """Index a model just read or written; a directory we may not write to is no error.
+
+    Line 1 is a JSON header (the file's sha256 and ModelInfo.header()); then one line per
+    threat, `TARGET<TAB>JSON`, so a reader parses only the threats of the targets it needs."""
     content = stakeholder_hash or stage_hash(model, "stakeholder")
     info = ModelInfo.of(model, content, stage_of(model, content))
-    data = {"model_sha256": file_sha256, **info.to_dict()}
+    head = {"model_sha256": file_sha256, "model_stat": _stat(model_path), "indexed_at_ns": time.time_ns(),
+            "header": info.header()}
+    parts = [json.dumps(head, separators=(",", ":"), sort_keys=True)]
+    parts += [f"{target}\t{json.dumps(record, separators=(',', ':'), sort_keys=True)}"
+              for target, record in info.threat_records()]
     with contextlib.suppress(OSError):
-        atomic_write(index_path(model_path), json.dumps(data, separators=(",", ":"), sort_keys=True) + "\n")
+        atomic_write(index_path(model_path), "\n".join(parts) + "\n")
     return info
+
+
+def _reader(body: str) -> Callable[[set[str]], list[ThreatInfo]]:
+    lines: list[str] = []
+
+    def read(targets: set[str]) -> list[ThreatInfo]:
+        if not lines and body:
+            lines.extend(body.splitlines())
+        out = []
+        for line in lines:
+            target, _, record = line.partition("\t")
+            if not targets or target in targets:
+                out.append(ThreatInfo(**json.loads(record)))
+        return out
+
+    return read
+
+
+# A file's modification time has the granularity of the kernel clock: a stat recorded
+# within this margin of indexing could hide a later write of the same size ("racy git").
+_RACY_NS = 2_000_000_000
+
+
+def _unchanged(data: dict, stat: list[int] | None) -> bool:
+    """The model file has not been written since it was indexed (git's test for its index)."""
+    return (stat is not None and data.get("model_stat") == stat
+            and stat[1] < int(data.get("indexed_at_ns", 0)) - _RACY_NS)
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
 
 
 def file_sha256(path: Path) -> str:
@@ -68,12 +114,23 @@ def load_info(store: ModelStore) -> ModelInfo:
     """The model's ModelInfo: from the index when it matches the file, else from the model."""
     if store.path.is_dir():
         raise InputError([Diagnostic(file=str(store.path), message="is a directory, not a threat model file")])
-    sha = file_sha256(store.path)
+    stat = _stat(store.path)
+    if stat is None:
+        file_sha256(store.path)  # raises the located 'file not found'
     try:
-        data = json.loads(index_path(store.path).read_text(encoding="utf-8"))
-        if data.get("model_sha256") == sha:
-            return ModelInfo.from_dict({k: v for k, v in data.items() if k != "model_sha256"})
-    except (OSError, ValueError, TypeError, KeyError):
+        text = index_path(store.path).read_text(encoding="utf-8")
+        head, _, body = text.partition("\n")
+        data = json.loads(head)
+        info = ModelInfo.from_header(data["header"], _reader(body))
+        if _unchanged(data, stat):
+            return info
+        if data.get("model_sha256") == file_sha256(store.path):
+            # Same content (a fresh checkout, a racy time stamp): note the file's stat now.
+            data |= {"model_stat": stat, "indexed_at_ns": time.time_ns()}
+            with contextlib.suppress(OSError):
+                atomic_write(index_path(store.path), json.dumps(data, separators=(",", ":"), sort_keys=True) + "\n" + body)
+            return info
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         pass
     loaded = store.load()
     return write_index(store.path, loaded.model, loaded.file_sha)

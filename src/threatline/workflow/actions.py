@@ -13,6 +13,7 @@ sign-off binds to the content it saw and is void once that content changes.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -35,7 +36,6 @@ from threatline.model.threatmodel import (
     Threat,
     ThreatModel,
 )
-from threatline.workflow.hashing import canonical_json, sha256_text
 from threatline.workflow.team import Member, Team
 
 REJECT_REASONS = ("false-positive", "mitigated-elsewhere", "not-applicable", "duplicate-of")
@@ -370,8 +370,8 @@ def residual_with_approved(model: ThreatModel, t: Threat) -> RiskFigure:
             continue
         outcome = next((o for o in m.outcomes if o.threat == t.id), None)
         if outcome is not None:
-            lk_steps.append(outcome.before.likelihood - outcome.after.likelihood)
-            im_steps.append(outcome.before.impact - outcome.after.impact)
+            lk_steps.append(t.current.likelihood - outcome.after.likelihood)
+            im_steps.append(t.current.impact - outcome.after.impact)
         else:
             lk_steps.append(m.likelihood_steps)
             im_steps.append(m.impact_steps)
@@ -451,27 +451,35 @@ def escalate(model: ThreatModel, team: Team, who: str, now: str, threat_id: str,
 STAGE_ROLE = {"security": "security", "architecture": "architect", "stakeholder": "risk-owner"}
 
 
+_NOT_CONTENT = {"signoffs", "published", "revision"}
+# What each stage's sign-off does not bind: the decisions of later stages.
+_LATER_THAN_ARCHITECTURE = {
+    "threats": {"__all__": {"acceptance", "escalation"}},
+    "mitigations": {"__all__": {"implemented_by", "verified_by"}},
+}
+_LATER_THAN_SECURITY = {
+    "threats": {"__all__": {"acceptance", "escalation"}},
+    "mitigations": {"__all__": {"implemented_by", "verified_by", "feasibility", "feasibility_decision"}},
+}
+
+
+def _exclusions(stage: str) -> dict[str, Any]:
+    excluded: dict[str, Any] = dict.fromkeys(_NOT_CONTENT, True)
+    if stage == "security":
+        excluded |= _LATER_THAN_SECURITY
+    elif stage == "architecture":
+        excluded |= _LATER_THAN_ARCHITECTURE
+    return excluded
+
+
 def stage_view(model: ThreatModel, stage: str) -> dict[str, Any]:
     """What a stage's sign-off binds to: its own decisions and every earlier stage's."""
-    data = model.model_dump(mode="json", exclude={"signoffs", "published", "revision"})
-    if stage in ("security", "architecture"):
-        for t in data["threats"]:
-            t.pop("acceptance", None)
-            t.pop("escalation", None)
-        for m in data["mitigations"]:
-            m.pop("implemented_by", None)
-            m.pop("verified_by", None)
-            if m["status"] in ("planned", "implemented", "verified"):
-                m["status"] = "approved"
-    if stage == "security":
-        for m in data["mitigations"]:
-            m.pop("feasibility", None)
-            m.pop("feasibility_decision", None)
-    return data
+    return model.model_dump(mode="json", exclude=_exclusions(stage))
 
 
 def stage_hash(model: ThreatModel, stage: str) -> str:
-    return sha256_text(canonical_json(stage_view(model, stage)))
+    # pydantic serialises in Rust and in a fixed field order: deterministic and fast.
+    return hashlib.sha256(model.model_dump_json(exclude=_exclusions(stage)).encode("utf-8")).hexdigest()
 
 
 def valid_signoffs(model: ThreatModel) -> dict[str, Signoff]:
