@@ -162,24 +162,38 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
         for z in ix.ancestors(zid):
             _mark(out.zones, z, cause)
 
+    def zones(ids: Iterable[str], cause: str) -> None:
+        for z in ids:
+            _mark(out.zones, z, cause)
+
     data_users: dict[str, tuple[list[str], list[str]]] | None = None
     for ch in weighted:
         key = ch.key
         after, before = ch.after or {}, ch.before or {}
+        names = {a.name for a in ch.attributes}
         if ch.element == "component":
+            whole = ch.kind != "changed"
             if ch.kind != REMOVED:
-                moved = ch.kind != "changed" or "zone" in after.keys() - before.keys() or any(
-                    a.name in ("zone", "type") for a in ch.attributes)
-                comp(ch.id, key, reaches_neighbours=moved)
+                comp(ch.id, key, reaches_neighbours=whole or bool(names & {"zone", "type"}))
+            # A zone's facts count its members (nested zones included), their types and stored
+            # data, and the flows entering it: a move within a zone leaves that zone alone.
+            if whole or names & {"type", "stores"}:
                 zone(after.get("zone"), key)
-            zone(before.get("zone"), key)
+                zone(before.get("zone"), key)
+            elif "zone" in names:
+                old_chain, new_chain = set(ix.ancestors(before.get("zone"))), set(ix.ancestors(after.get("zone")))
+                zones(old_chain ^ new_chain, key)
         elif ch.element == "flow":
             for side in ("from", "to"):
                 comp(after.get(side), key)
                 comp(before.get(side), key)
-                for end in (after.get(side), before.get(side)):
-                    if end in ix.components:
-                        zone(ix.components[end].zone, key)
+            # A zone's facts count the flows entering it from outside: the zones a flow enters.
+            if ch.kind != "changed" or names & {"from", "to"}:
+                for side in (before, after):
+                    src, dst = ix.components.get(side.get("from", "")), ix.components.get(side.get("to", ""))
+                    if dst is not None:
+                        outside = set(ix.ancestors(src.zone)) if src is not None else set()
+                        zones((z for z in ix.ancestors(dst.zone) if z not in outside), key)
             if ch.kind != REMOVED and ch.id in ix.flows:
                 _mark(out.flows, ch.id, key)
         elif ch.element == "zone":

@@ -146,7 +146,9 @@ def impact(
         keys = scope.causes(element)
         for key in keys:
             ch = by_key[key]
-            seen = mentions.setdefault(key, _values(ch))
+            seen = mentions.get(key)
+            if seen is None:
+                seen = mentions[key] = _values(ch)
             if element in seen or any(r in seen for r in related):
                 return ch
         return by_key[keys[0]] if keys else None

@@ -4,13 +4,13 @@ A snapshot is stored in threatmodel.yaml under `architecture.snapshot`:
 
     version: 1
     digest: 9c1f...                      # sha256 over every (kind, id, fingerprint)
-    elements: |
-      data card-data 3f2a9c1d0b7e6f51 {"classification":"restricted","tags":["pci"]}
-      component payment-api 0b7e... {"controls":["audit-logging"],"type":"service","zone":"cde"}
-      flow checkout-submit 61d2... {"authentication":"session","encrypted":true,"from":"browser",...}
+    elements:
+    - data card-data 3f2a9c1d0b7e6f51 {"classification":"restricted","tags":["pci"]}
+    - component payment-api 0b7e... {"controls":["audit-logging"],"type":"service","zone":"cde"}
+    - flow checkout-submit 61d2... {"authentication":"session","encrypted":true,"from":"browser",...}
 
 One line per element, `KIND ID FINGERPRINT ATTRIBUTES`, sorted by kind then id, so the
-block diffs line by line in git and costs one YAML scalar however large the system.
+list diffs line by line in git and costs one scalar per element, not one per attribute.
 ATTRIBUTES is canonical JSON (sorted keys, no spaces, ASCII) of the element's
 security-relevant attributes: never its id, name or description, so renaming a display
 name is not drift, and an element whose id changed but whose content did not keeps its
@@ -44,8 +44,11 @@ KINDS: tuple[str, ...] = ("control", "data", "zone", "component", "flow", "basel
 _KEY_SAFE = "@=,*#:._-/"
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+
+
 def canonical(attrs: Mapping[str, Any]) -> str:
-    return json.dumps(attrs, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return _ENCODER.encode(attrs)
 
 
 def fingerprint(kind: str, attrs_json: str) -> str:
@@ -81,7 +84,9 @@ def _sorted_set(values: Iterable[Any]) -> list[Any]:
 
 def _plain(value: Any) -> Any:
     """JSON-safe copy of free-form property values (dates and the like become text)."""
-    return json.loads(json.dumps(value, sort_keys=True, default=str))
+    if isinstance(value, dict) and all(isinstance(v, (str, bool, int, float)) or v is None for v in value.values()):
+        return {str(k): v for k, v in value.items()}
+    return json.loads(_ENCODER.encode(value))
 
 
 def data_attrs(d: DataAsset) -> dict[str, Any]:
@@ -184,11 +189,12 @@ class Snapshot:
         """Read a stored snapshot; a line that does not parse raises ValueError."""
         if doc.get("version") != SNAPSHOT_VERSION:
             raise ValueError(f"snapshot version {doc.get('version')!r} is not {SNAPSHOT_VERSION}")
-        text = doc.get("elements") or ""
-        if not isinstance(text, str):
-            raise ValueError("snapshot elements must be text, one element a line")
+        raw = doc.get("elements") or []
+        lines = raw.splitlines() if isinstance(raw, str) else raw
+        if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+            raise ValueError("snapshot elements must be a list of lines, one element each")
         elements: list[Element] = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             parts = line.split(" ", 3)
@@ -203,8 +209,7 @@ class Snapshot:
         return cls(elements)
 
     def to_doc(self) -> dict[str, Any]:
-        lines = [e.line() for e in self.elements()]
-        return {"version": SNAPSHOT_VERSION, "digest": self.digest, "elements": "".join(f"{ln}\n" for ln in lines)}
+        return {"version": SNAPSHOT_VERSION, "digest": self.digest, "elements": [e.line() for e in self.elements()]}
 
     # ------------------------------------------------------------ reading
     def elements(self) -> list[Element]:

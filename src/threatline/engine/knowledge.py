@@ -100,6 +100,9 @@ class ControlCatalogue(_Doc):
 class AddressedBy(_Doc):
     control: str
     partial: bool = False
+    # Only propose this control where the condition holds (e.g. no mTLS for browsers).
+    when: Any = None
+    predicate: Predicate | None = Field(default=None, exclude=True, repr=False)
     # Where the control goes: the threatened element itself, a flow's source or
     # target component, or the element's zone.
     at: Literal["element", "source", "target", "zone"] = "element"
@@ -183,6 +186,9 @@ class Rule(_Doc):
         self.predicate = (
             COMPILERS[self.applies_to].compile(self.when, "when") if self.when is not None else (lambda f: True)
         )
+        for i, ab in enumerate(self.addressed_by):
+            if ab.when is not None:
+                ab.predicate = COMPILERS[self.applies_to].compile(ab.when, f"addressed_by.{i}.when")
         self.type_filter = _type_filter(self.when) if self.applies_to == "component" else None
 
 

@@ -92,7 +92,7 @@ def propose_mitigations(
             ef = facts_by_key[(threat.target_kind, threat.target)]
             for ab in rule.addressed_by:
                 cid = knowledge.aliases.get(ab.control, ab.control)
-                if cid in present:
+                if cid in present or (ab.predicate is not None and not ab.predicate(ef.facts)):
                     continue
                 control = knowledge.controls.get(cid)
                 placement, pkind = placement_of(ab.at, ef, view)

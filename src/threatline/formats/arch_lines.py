@@ -8,19 +8,23 @@ the scan cannot place falls back to the exact yamlio.Locator.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from threatline.formats.yamlio import Locator
 
 SECTIONS = {"data": "data", "zones": "zone", "components": "component", "flows": "flow",
             "controls": "control", "baseline": "baseline"}
-_SECTION = re.compile(r'^(?:|  )["\']?(data|zones|components|flows|controls|baseline|system|version)["\']?\s*:')
-_ID = re.compile(r'(?:^|[\s{,-])["\']?id["\']?\s*:\s*["\']?([A-Za-z0-9][A-Za-z0-9_.:-]*)')
 _ITEM = re.compile(r"^(\s*)-\s")
 
 
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
+
+
+_SECTION_TEXT = re.compile(r'^(?:|  )["\']?(data|zones|components|flows|controls|baseline|system|version)["\']?\s*:',
+                           re.MULTILINE)
+_ID_TEXT = re.compile(r'(?:^|[ \t{,-])["\']?id["\']?[ \t]*:[ \t]*["\']?([A-Za-z0-9][A-Za-z0-9_.:-]*)', re.MULTILINE)
 
 
 class ElementLines:
@@ -29,34 +33,53 @@ class ElementLines:
         self._lines = text.splitlines()
         self._ids: dict[tuple[str, str], int] = {}  # (kind, id) -> 0-based line of its id
         self._sections: dict[str, int] = {}
-        self._items: dict[str, list[int]] = {}  # section kind -> 0-based first line of each list item
+        self._items: dict[str, list[int]] | None = None  # section kind -> 0-based first line of each item
+        self._spans: list[tuple[int, int, str | None]] = []  # (first line, last line, kind) of each section
         self._locator: Locator | None = None
         self._scan()
 
+    def _line(self, offset: int) -> int:
+        return self._text.count("\n", 0, offset)
+
     def _scan(self) -> None:
-        kind: str | None = None
-        item_indent: int | None = None
-        for n, line in enumerate(self._lines):
-            head = _SECTION.match(line)
-            if head and (_indent(line) == 0 or line.lstrip().startswith(('"', "'"))):
-                name = head.group(1)
-                kind = SECTIONS.get(name)
-                item_indent = None
-                if kind is not None:
-                    self._sections.setdefault(kind, n)
+        """Sections, then every `id:` inside data, zones, components, flows and controls (regexes over
+        the whole text: fast on a 10,000-component file)."""
+        heads = []
+        for m in _SECTION_TEXT.finditer(self._text):
+            line = self._lines[self._line(m.start())] if self._lines else ""
+            if _indent(line) == 0 or line.lstrip().startswith(('"', "'")):
+                heads.append((m.start(), SECTIONS.get(m.group(1))))
+        bounds = [*heads, (len(self._text) + 1, None)]
+        for (start, kind), (stop, _) in itertools.pairwise(bounds):
+            first = self._line(start)
+            if kind is not None:
+                self._sections.setdefault(kind, first)
+            self._spans.append((first, self._line(min(stop, len(self._text))), kind))
+            if kind is None or kind == "baseline":
                 continue
-            if kind is None:
-                continue
-            item = _ITEM.match(line)
-            if item is not None:
-                indent = len(item.group(1))
-                if item_indent is None:
-                    item_indent = indent
-                if indent == item_indent:
-                    self._items.setdefault(kind, []).append(n)
-            found = _ID.search(line)
-            if found is not None:
-                self._ids.setdefault((kind, found.group(1)), n)
+            line_no, pos = first, start
+            for m in _ID_TEXT.finditer(self._text, start, stop):
+                line_no += self._text.count("\n", pos, m.start())
+                pos = m.start()
+                self._ids.setdefault((kind, m.group(1)), line_no)
+
+    def _item_lines(self, kind: str) -> list[int]:
+        if self._items is None:
+            self._items = {}
+            for first, last, k in self._spans:
+                if k is None:
+                    continue
+                item_indent: int | None = None
+                for n in range(first + 1, min(last + 1, len(self._lines))):
+                    item = _ITEM.match(self._lines[n])
+                    if item is None:
+                        continue
+                    indent = len(item.group(1))
+                    if item_indent is None:
+                        item_indent = indent
+                    if indent == item_indent:
+                        self._items.setdefault(k, []).append(n)
+        return self._items.get(kind, [])
 
     # ------------------------------------------------------------ lookups (1-based lines)
     def section(self, kind: str) -> int | None:
@@ -69,7 +92,7 @@ class ElementLines:
         if n is not None:
             return n + 1
         if index is not None:
-            items = self._items.get(kind, [])
+            items = self._item_lines(kind)
             if 0 <= index < len(items):
                 return items[index] + 1
             return self._locate((_section_name(kind), index))
