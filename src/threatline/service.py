@@ -30,6 +30,7 @@ from threatline.store.directory import ModelStore
 from threatline.workflow.actions import Event
 from threatline.workflow.hashing import content_hash
 from threatline.workflow.merge import MergeReport, merge
+from threatline.workflow.stats import review_stats
 
 
 @dataclass
@@ -87,7 +88,6 @@ def write_outputs(
         model, report = merge(loaded.model, result.model)
         model, drift = annotate(loaded.model, result.model, model, result.arch, superseders(result.knowledge.rules))
     changed = loaded is None or content_hash(model) != content_hash(loaded.model)
-    markdown = MarkdownExporter(model.appetite).render(model, result.arch)
     if changed:
         summary = {"threats": len(model.threats), "mitigations": len(model.mitigations)}
         if report is not None:
@@ -97,6 +97,8 @@ def write_outputs(
         event = Event("draft", result.arch.system.name, "author", None, summary,
                       f"drafted from {result.model.architecture.file} ({result.model.architecture.sha256[:12]})")
         model = store.commit(loaded, model, [event], who or "unknown", now or utc_now())
+    stats = review_stats(model, store.journal())
+    markdown = MarkdownExporter(model.appetite, stats).render(model, result.arch)
     md_path = out_dir / f"{stem}.md"
     atomic_write(md_path, markdown)
     return SavedDraft(model, [store.path, md_path], report, changed, drift)

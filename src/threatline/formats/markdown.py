@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -115,8 +116,10 @@ class MarkdownExporter(Exporter):
     name = "markdown"
     suffix = ".md"
 
-    def __init__(self, appetite: str = "medium"):
+    def __init__(self, appetite: str = "medium", stats: Any = None):
         self.appetite = appetite
+        # Review metrics from the journal (workflow.stats.ReviewStats), when there is one.
+        self.stats = stats
 
     def render(self, model: ThreatModel, arch: Architecture) -> str:
         from threatline.engine.plan import plan
@@ -147,7 +150,7 @@ class MarkdownExporter(Exporter):
         )
         return environment().get_template("report.md.j2").render(
             figures=figures,
-            review={"line": line, "valid": valid_signoffs(model)},
+            review={"line": line, "valid": valid_signoffs(model), "stats": self.stats},
             plan=plan_summary(the_plan, model),
             model=model,
             arch=arch,
