@@ -183,8 +183,10 @@ def _edit(doc: dict[str, Any], kind: str, data: Any) -> tuple[str, str, str]:
     comps, flows, zones = doc["components"], doc["flows"], doc["zones"]
     if kind == "component-attr":
         c = data.draw(st.sampled_from(comps))
-        attr = data.draw(st.sampled_from(["type", "tech", "controls", "internet_facing", "zone"]))
-        if attr == "zone" and len(zones) > 1:
+        attr = data.draw(st.sampled_from(["type", "tech", "controls", "internet_facing", "zone", "stores"]))
+        if attr == "stores" and doc["data"]:
+            c["stores"] = [] if c.get("stores") else [doc["data"][0]["id"]]
+        elif attr == "zone" and len(zones) > 1:
             c["zone"] = _other([z["id"] for z in zones], c["zone"])
         elif attr == "tech":
             c["tech"] = c.get("tech", "") + "x"
@@ -214,6 +216,14 @@ def _edit(doc: dict[str, Any], kind: str, data: Any) -> tuple[str, str, str]:
         z = data.draw(st.sampled_from(zones))
         z["trust"] = _other(TRUSTS, z["trust"])
         return "changed", "zone", z["id"]
+    if kind == "zone-parent" and len(zones) > 1:
+        z = zones[-1]  # parents only point to earlier zones: no cycle
+        z["parent"] = _other([None, *(x["id"] for x in zones[:-1])], z.get("parent"))
+        return "changed", "zone", z["id"]
+    if kind == "data-tags" and doc["data"]:
+        d = data.draw(st.sampled_from(doc["data"]))
+        d["tags"] = [] if d.get("tags") else ["pci"]
+        return "changed", "data", d["id"]
     if kind == "data-class" and doc["data"]:
         d = data.draw(st.sampled_from(doc["data"]))
         d["classification"] = _other(CLASSES, d["classification"])
@@ -246,8 +256,8 @@ def _edit(doc: dict[str, Any], kind: str, data: Any) -> tuple[str, str, str]:
     return "renamed", "component", c["id"]
 
 
-EDITS = ["component-attr", "flow-attr", "zone-trust", "data-class", "add-component", "remove-flow", "add-flow",
-         "remove-component", "baseline", "rename"]
+EDITS = ["component-attr", "flow-attr", "zone-trust", "zone-parent", "data-class", "data-tags", "add-component",
+         "remove-flow", "add-flow", "remove-component", "baseline", "rename"]
 
 
 @PROPERTY
@@ -263,6 +273,36 @@ def test_every_random_edit_is_detected(doc, edit, data):
         # References to the renamed component follow it: one change, not one per flow.
         assert [(c.kind, c.element) for c in changes] == [("renamed", "component")]
         assert changes[0].old_id == ident.removesuffix("-renamed")
+
+
+@pytest.fixture(scope="module")
+def knowledge():
+    from threatline.formats.knowledge_packs import load_knowledge
+
+    return load_knowledge()
+
+
+@PROPERTY
+@given(architectures(), st.sampled_from(EDITS), st.data())
+def test_threats_outside_the_affected_elements_never_change(knowledge, doc, edit, data):
+    """The re-run scope is complete: a full draft of the edited architecture differs from
+    the draft of the original only on elements drift.affected selects."""
+    from threatline.drift.affected import affected
+    from threatline.engine.draft import draft
+
+    edited = copy.deepcopy(doc)
+    _edit(edited, edit, data)
+    a, b = Architecture.model_validate(copy.deepcopy(doc)), Architecture.model_validate(copy.deepcopy(edited))
+    changes = diff(Snapshot.from_architecture(a), Snapshot.from_architecture(b))
+    scope = affected(changes, b)
+    touched = scope.targets() | {c.id for c in changes} | {c.old_id for c in changes if c.old_id}
+
+    def key(t):
+        return (t.severity, t.coverage, tuple(t.current_mitigations), tuple(t.data), tuple(t.elements))
+
+    before = {t.id: key(t) for t in draft(a, knowledge).threats if t.target not in touched}
+    after = {t.id: key(t) for t in draft(b, knowledge).threats if t.target not in touched}
+    assert before == after
 
 
 def test_changed_attributes_are_named_with_before_and_after():
@@ -695,6 +735,19 @@ def test_index_is_kept_fresh_and_a_stale_one_is_ignored(ws):
     path.write_text("not json", encoding="utf-8")
     assert check(ws).exit_code == 0
     assert json.loads(path.read_text(encoding="utf-8").splitlines()[0])["model_sha256"] == data["model_sha256"]
+    # A same-size edit within the file system's time-stamp granularity (so with the same
+    # size and time stamp as the model the index was just made from) is still noticed.
+    import os
+
+    os.utime(store.path)
+    assert check(ws).exit_code == 0  # the index is verified by hash and notes the new stat
+    st = store.path.stat()
+    text = store.path.read_text(encoding="utf-8")
+    store.path.write_text(text.replace("system: Payment processing endpoint", "system: Payment processing endpoinT"),
+                          encoding="utf-8")
+    os.utime(store.path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert check_json(ws)["system"] == "Payment processing endpoinT"
+    store.path.write_text(text, encoding="utf-8")
     # A read-only directory only costs time.
     edit_arch(ws, "    to: api-gateway\n    protocol: https\n", "    to: api-gateway\n    protocol: http\n")
     path.unlink()
@@ -744,3 +797,24 @@ def test_scan_many_models(ws, published, tmp_path):
     assert res.exit_code == 1
     res = runner.invoke(app, ["scan", str(tmp_path / "nothing-here")])
     assert res.exit_code == 2
+
+
+@pytest.mark.parametrize("path", [EXAMPLE, *sorted((ROOT / "benchmarks" / "quality" / "cases").glob("*/architecture.yaml"))],
+                         ids=lambda p: p.parent.name)
+def test_rerun_on_some_elements_gives_exactly_the_full_drafts_threats(path):
+    from threatline.drift.affected import Affected
+    from threatline.drift.rerun import threats_for
+
+    result = draft_file(path)
+    arch = result.arch
+
+    def key(threats):
+        return sorted((t.id, t.severity, t.title, tuple(t.current_mitigations), tuple(t.data)) for t in threats)
+
+    everything = Affected(components={c.id: ["c"] for c in arch.components}, flows={f.id: ["c"] for f in arch.flows},
+                          zones={z.id: ["c"] for z in arch.zones})
+    assert key(threats_for(arch, result.knowledge, everything)) == key(result.model.threats)
+    some = Affected(components={arch.components[0].id: ["c"]}, flows={f.id: ["c"] for f in arch.flows[:2]},
+                    zones={z.id: ["c"] for z in arch.zones[::2]})
+    expected = [t for t in result.model.threats if t.target in some.targets()]
+    assert key(threats_for(arch, result.knowledge, some)) == key(expected)

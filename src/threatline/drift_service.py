@@ -29,7 +29,7 @@ from threatline.model.architecture import Architecture
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import SEVERITY_ORDER
 from threatline.store.directory import ModelStore
-from threatline.store.index import load_info, version_exists
+from threatline.store.index import file_sha256, load_info, version_exists
 
 CURRENT, DRIFT, NEEDS_REVIEW, UNPUBLISHED, NO_SNAPSHOT = "current", "drift", "needs-review", "unpublished", "no-snapshot"
 
@@ -156,7 +156,9 @@ def analyse(
     changes: list[Change] = []
     items: list[ImpactItem] = []
     grouped: list[ChangeImpact] = []
-    if old is not None:
+    # The very file the model was drafted from has the snapshot the model holds.
+    same_file = bool(info.architecture_sha256) and info.architecture_sha256 == file_sha256(architecture)
+    if old is not None and not same_file:
         try:
             changes = diff(old, Snapshot.from_architecture(arch))
         except ValueError as exc:  # a hand-edited snapshot line that is not JSON

@@ -182,7 +182,9 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
                 zone(before.get("zone"), key)
             elif "zone" in names:
                 old_chain, new_chain = set(ix.ancestors(before.get("zone"))), set(ix.ancestors(after.get("zone")))
-                zones(old_chain ^ new_chain, key)
+                # ... and the two zones it left and joined directly (their direct member counts).
+                direct = {z for z in (before.get("zone"), after.get("zone")) if z in ix.zones}
+                zones((old_chain ^ new_chain) | direct, key)
         elif ch.element == "flow":
             for side in ("from", "to"):
                 comp(after.get(side), key)
@@ -197,6 +199,9 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
             if ch.kind != REMOVED and ch.id in ix.flows:
                 _mark(out.flows, ch.id, key)
         elif ch.element == "zone":
+            # A parent zone counts its children.
+            zone(before.get("parent"), key)
+            zone(after.get("parent"), key)
             if ch.kind == REMOVED:
                 continue
             zone(ch.id, key)

@@ -24,7 +24,7 @@ from threatline.model.threatmodel import SEVERITY_ORDER, Mitigation, Threat, Thr
 
 CLOSED = ("rejected", "retired")
 APPROVED = ("approved", "adjusted", "planned", "implemented", "verified")
-INFO_VERSION = 2
+INFO_VERSION = 3
 
 
 @dataclass
@@ -107,6 +107,7 @@ class ModelInfo:
     acceptances: list[AcceptanceInfo] = field(default_factory=list)
     mitigations: list[MitigationInfo] = field(default_factory=list)  # every one a person decided on or noted
     threat_count: int = 0
+    architecture_sha256: str = ""  # of the architecture file the model was drafted from
     # All threats when built from a model; else a reader of the threats of some targets.
     _threats: list[ThreatInfo] | None = field(default=None, repr=False)
     _reader: Callable[[set[str]], list[ThreatInfo]] | None = field(default=None, repr=False)
@@ -141,7 +142,7 @@ class ModelInfo:
             system=model.system, appetite=model.appetite, revision=model.revision,
             snapshot=model.architecture.snapshot, content_hash=content_hash, stage=stage,
             published=list(model.published), open=open_items, acceptances=acceptances, mitigations=mitigations,
-            threat_count=len(threats), _threats=threats,
+            threat_count=len(threats), architecture_sha256=model.architecture.sha256, _threats=threats,
         )
 
     # ------------------------------------------------------------ (de)serialising, for the index
