@@ -4,8 +4,9 @@
     python benchmarks/perf/phases.py ARCHITECTURE.yaml [--skip render_yaml,...] [--profile N] [--profile-out FILE]
 
 Phases: import, knowledge (rule packs + controls), read+parse YAML, validate
-(pydantic + references), draft (facts, rules, scoring), render yaml / markdown /
-json. With --profile N, also prints the top N functions by cumulative time
+(pydantic + references), draft (facts, rules, scoring, mitigations), render yaml /
+json / markdown (the markdown report includes the mitigation plan), and cli_table
+(the rich threat table `draft` prints unless -q). With --profile N, also prints the top N functions by cumulative time
 (cProfile, which inflates pure-Python hot loops; the phase times above it are
 measured without the profiler). Prints one JSON line first (machine-readable).
 """
@@ -49,6 +50,24 @@ def run_phases(path: Path, skip: frozenset[str] = frozenset()) -> tuple[dict[str
         except Exception as exc:  # the engine is being edited in parallel; report, don't die
             times[f"render_{name}"] = float("nan")
             print(f"render {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    if "cli_table" not in skip:
+        # The threat table `draft` prints (cli._threat_table, a private helper: skip it if it moved).
+        try:
+            import io
+
+            from rich.console import Console
+
+            from threatline import cli
+
+            names = ({c.id: c.label for c in arch.components} | {f.id: f.label for f in arch.flows}
+                     | {z.id: z.label for z in arch.zones})
+            saved, cli.out = cli.out, Console(file=io.StringIO(), width=120)
+            try:
+                lap("cli_table", cli._threat_table, model, names)
+            finally:
+                cli.out = saved
+        except (ImportError, AttributeError, TypeError) as exc:
+            print(f"cli_table skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
     sizes = {"components": len(arch.components), "flows": len(arch.flows), "zones": len(arch.zones),
              "threats": len(model.threats), "mitigations": len(model.mitigations), "rules": len(knowledge.rules)}
     return times, sizes
