@@ -56,6 +56,7 @@ ControlsOpt = Annotated[
     typer.Option("--controls", help="Your own controls catalogue file (repeatable).", show_default=False),
 ]
 
+TABLE_ROWS = 60  # a terminal table beyond this is unreadable (and slow to lay out)
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
 
 
@@ -217,7 +218,10 @@ def _threat_table(model: Any, names: dict[str, str]) -> None:
     table.add_column("Threat")
     table.add_column("Severity")
     table.add_column("Current")
-    for t in sorted(model.threats, key=lambda t: (-SEVERITY_ORDER.index(t.severity), t.target, t.category.value)):
+    ranked = sorted(model.threats, key=lambda t: (-SEVERITY_ORDER.index(t.severity), t.target, t.category.value))
+    if len(ranked) > TABLE_ROWS:
+        table.caption = f"the {TABLE_ROWS} most severe of {len(ranked)} threats; all are in the report"
+    for t in ranked[:TABLE_ROWS]:
         table.add_row(
             t.id,
             names.get(t.target, t.target),

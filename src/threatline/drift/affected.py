@@ -151,12 +151,17 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
     seeds: dict[str, list[str]] = {}  # components whose own facts changed -> causes
     # Components whose zone or type changed: their callers and callees read those.
     spread: dict[str, list[str]] = {}
+    # Components whose endpoint facts (type, zone, exposure, controls, stored data: what a
+    # flow reads of its source and target) may have changed: every flow touching them.
+    endpoints: set[str] = set()
 
-    def comp(cid: str | None, cause: str, reaches_neighbours: bool = False) -> None:
+    def comp(cid: str | None, cause: str, reaches_neighbours: bool = False, endpoint: bool = True) -> None:
         if cid is not None and cid in ix.components:
             _mark(seeds, cid, cause)
             if reaches_neighbours:
                 _mark(spread, cid, cause)
+            if endpoint:
+                endpoints.add(cid)
 
     def zone(zid: str | None, cause: str) -> None:
         for z in ix.ancestors(zid):
@@ -165,6 +170,19 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
     def zones(ids: Iterable[str], cause: str) -> None:
         for z in ids:
             _mark(out.zones, z, cause)
+
+    def entered(src_zone: str | None, dst_zone: str | None) -> list[str]:
+        """The zones a flow between these zones enters (a zone counts such flows and the
+        lowest trust they come from)."""
+        outside = set(ix.ancestors(src_zone))
+        return [z for z in ix.ancestors(dst_zone) if z not in outside]
+
+    def sent_from(cid: str, src_zone: str | None, cause: str) -> None:
+        """The zones the flows out of a component enter, seen from `src_zone`."""
+        for fid in ix.flows_of.get(cid, []):
+            f = ix.flows[fid]
+            if f.source == cid and f.target in ix.components:
+                zones(entered(src_zone, ix.components[f.target].zone), cause)
 
     data_users: dict[str, tuple[list[str], list[str]]] | None = None
     for ch in weighted:
@@ -185,17 +203,22 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
                 # ... and the two zones it left and joined directly (their direct member counts).
                 direct = {z for z in (before.get("zone"), after.get("zone")) if z in ix.zones}
                 zones((old_chain ^ new_chain) | direct, key)
+            if ch.kind != REMOVED and "zone" in names:
+                # The zones its flows enter see them come from another zone (and trust).
+                sent_from(ch.id, before.get("zone"), key)
+                sent_from(ch.id, after.get("zone"), key)
         elif ch.element == "flow":
-            for side in ("from", "to"):
-                comp(after.get(side), key)
-                comp(before.get(side), key)
+            # A flow changes its source's outbound facts, and its target's inbound facts, which
+            # include the target's exposure and the controls present on every flow into it.
+            for side in (after, before):
+                comp(side.get("from"), key, endpoint=False)
+                comp(side.get("to"), key)
             # A zone's facts count the flows entering it from outside: the zones a flow enters.
             if ch.kind != "changed" or names & {"from", "to"}:
                 for side in (before, after):
                     src, dst = ix.components.get(side.get("from", "")), ix.components.get(side.get("to", ""))
                     if dst is not None:
-                        outside = set(ix.ancestors(src.zone)) if src is not None else set()
-                        zones((z for z in ix.ancestors(dst.zone) if z not in outside), key)
+                        zones(entered(src.zone if src is not None else None, dst.zone), key)
             if ch.kind != REMOVED and ch.id in ix.flows:
                 _mark(out.flows, ch.id, key)
         elif ch.element == "zone":
@@ -209,6 +232,8 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
                 _mark(out.zones, child, key)
             for cid in ix.members(ch.id):
                 comp(cid, key, reaches_neighbours=True)
+                # Zones entered by flows from here see a new trust (or nesting) upstream.
+                sent_from(cid, ix.components[cid].zone, key)
         elif ch.element == "data":
             if data_users is None:
                 data_users = {}
@@ -225,20 +250,22 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
             for fid in carries:
                 _mark(out.flows, fid, key)
                 f = ix.flows[fid]
-                comp(f.source, key)
+                comp(f.source, key, endpoint=False)
                 comp(f.target, key)
 
     for cid, causes in seeds.items():
         for cause in causes:
             _mark(out.components, cid, cause)
-    # One hop out: callers and callees read a component's zone (trust) and type.
+    # One hop out: callers and callees read a component's zone (trust) and type, which can
+    # change their own exposure.
     for cid, causes in spread.items():
         for cause in causes:
             for n in ix.neighbours(cid):
                 _mark(out.components, n, cause)
-    # Every flow touching a component whose facts may have changed.
-    for cid, causes in list(out.components.items()):
+                endpoints.add(n)
+    # Every flow touching a component whose endpoint facts may have changed.
+    for cid in endpoints:
         for fid in ix.flows_of.get(cid, []):
-            for cause in causes:
+            for cause in out.components.get(cid, []):
                 _mark(out.flows, fid, cause)
     return out

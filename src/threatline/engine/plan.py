@@ -45,7 +45,9 @@ class PlanThreat:
     options: dict[str, tuple[int, int]]  # mitigation id -> (likelihood steps, impact steps)
 
     def after(self, chosen: Iterable[str]) -> RiskFigure:
-        picked = [self.options[mid] for mid in chosen if mid in self.options]
+        # Walk this threat's few options, not the (possibly huge) chosen set.
+        chosen_set = chosen if isinstance(chosen, (set, frozenset, dict)) else set(chosen)
+        picked = [step for mid, step in self.options.items() if mid in chosen_set]
         lk = combine(a for a, _ in picked)
         im = combine(b for _, b in picked)
         return scoring.figure(self.current.likelihood - lk, self.current.impact - im)
@@ -130,10 +132,11 @@ def plan(
             chosen = _greedy_budget(problem, candidates, by_id, budget_days)
         used = "exact" if use_exact else "greedy"
     chosen = sorted(chosen)
+    chosen_set = set(chosen)
     left: dict[str, str] = {}
     after: dict[str, RiskFigure] = {}
     for pt in problem:
-        fig = pt.after(chosen)
+        fig = pt.after(chosen_set)
         after[pt.id] = fig
         if rank(fig.severity) > rank(appetite):
             best = pt.after(pt.options)
@@ -152,7 +155,7 @@ def plan(
         selected=chosen,
         effort_days=(low, high),
         effort_expected=sum(cost(by_id[m]) for m in chosen),
-        risk_removed=sum(_weight(pt, chosen) for pt in problem),
+        risk_removed=sum(_weight(pt, chosen_set) for pt in problem),
         above_before=[pt.id for pt in problem],
         left_above=left,
         after=after,

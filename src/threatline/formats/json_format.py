@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from threatline.formats.interface import Exporter
 from threatline.model.architecture import Architecture
 from threatline.model.threatmodel import ThreatModel
@@ -14,4 +12,4 @@ class JsonExporter(Exporter):
     suffix = ".json"
 
     def render(self, model: ThreatModel, arch: Architecture) -> str:
-        return json.dumps(model.model_dump(mode="json"), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+        return model.model_dump_json(indent=2) + "\n"

@@ -26,8 +26,13 @@ class YamlExporter(Exporter):
         return HEADER + dump_yaml(model.model_dump(mode="json"))
 
 
+# Threat models are Threatline's own output and grow with the system; they get a
+# larger ceiling than hand-written architecture files.
+MODEL_MAX_BYTES = 2 * 1024 * 1024 * 1024
+
+
 def load_threat_model(path: Path) -> ThreatModel:
-    data, locator = load_yaml_file(path)
+    data, locator = load_yaml_file(path, max_bytes=MODEL_MAX_BYTES)
     try:
         return ThreatModel.model_validate(data)
     except ValidationError as exc:
