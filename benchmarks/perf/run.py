@@ -409,23 +409,23 @@ def render(results: list[dict], info: dict, with_pytm: bool) -> tuple[dict[str, 
           f"{info['python']}, {info['os']}; threatline {info['threatline']} with {info['rules']} rules and "
           f"{info['controls']} controls" + (f", pytm {info['pytm']}" if info.get("pytm") else "")
           + f"; load average before/after {info['loadavg_before']} / {info['loadavg_after']}.", "",
-          "### `threatline draft`", "",
+          "#### `threatline draft`", "",
           "`draft s`/`peak MB`: `threatline draft ARCH -o DIR` (threatmodel.yaml + threatmodel.md, table on "
           "stdout). `json s`/`json MB`: `threatline draft ARCH --format json`. `floor`: a "
           f"{FLOOR_SIZE}-component model, i.e. the fixed cost (start-up, imports, rule packs). `net s/1k`: "
           "(draft s - floor) per 1,000 components.", "", md_table(headers, rows)]
     if side_rows:
         text += ["", "side by side with pytm (JSON output of both):", "", table(side_headers, side_rows)]
-        md += ["", "### Side by side with pytm (JSON output)", "",
+        md += ["", "#### Side by side with pytm (JSON output)", "",
                "Both from the architecture file to a JSON threat model, in a fresh process. `speed-up`: pytm "
                "wall time / threatline wall time (above 1: threatline is faster); `cpu speed-up` the same on CPU "
                "time; `memory ratio`: pytm peak / threatline peak.", "", md_table(side_headers, side_rows)]
     if phase_rows:
         ph = ["size", *phase_names]
         text += ["", "in-process phase times, seconds (phases.py):", "", table(ph, phase_rows)]
-        md += ["", "### Where the time goes (in-process, seconds)", "", md_table(ph, phase_rows)]
+        md += ["", "#### Where the time goes (in-process, seconds)", "", md_table(ph, phase_rows)]
     text += ["", "targets:"]
-    md += ["", "### Targets", "", "| target | measured | result |", "|---|---|---|"]
+    md += ["", "#### Targets", "", "| target | measured | result |", "|---|---|---|"]
     for v in verdicts:
         text.append(f"  {v['status']:<4}  {v['target']}: {v['measured']}")
         md.append(f"| {v['target']} | {v['measured']} | **{v['status']}** |")
