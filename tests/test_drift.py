@@ -210,7 +210,11 @@ def _edit(doc: dict[str, Any], kind: str, data: Any) -> tuple[str, str, str]:
         elif attr == "bidirectional":
             f["bidirectional"] = not f["bidirectional"]
         else:
-            f["to"] = _other([c["id"] for c in comps if c["id"] != f["from"]], f["to"])
+            targets = [c["id"] for c in comps if c["id"] not in (f["from"], f["to"])]
+            if targets:
+                f["to"] = targets[0]
+            else:
+                f["protocol"] = _other(PROTOCOLS, f["protocol"])
         return "changed", "flow", f["id"]
     if kind == "zone-trust":
         z = data.draw(st.sampled_from(zones))
