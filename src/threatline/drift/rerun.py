@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 
 from threatline.drift.affected import Affected
-from threatline.engine.draft import _custom_controls, _make_threat
+from threatline.engine.draft import match_threats
 from threatline.engine.facts import ArchitectureView, ElementFacts
-from threatline.engine.knowledge import Knowledge, Rule
+from threatline.engine.knowledge import Knowledge
 from threatline.model.architecture import Architecture, Component
 from threatline.model.threatmodel import Threat
 
@@ -22,8 +22,6 @@ def threats_for(arch: Architecture, knowledge: Knowledge, scope: Affected) -> li
     if not (scope.components or scope.flows or scope.zones):
         return []
     view = ArchitectureView(arch, knowledge.implied(), knowledge.aliases)
-    custom = _custom_controls(arch)
-    zone_names = {z.id: z.label for z in arch.zones}
     elements: list[ElementFacts] = [view.component(c) for c in sorted(scope.components) if c in view.components]
     elements += [view.flow(view.flows_by_id[f]) for f in sorted(scope.flows) if f in view.flows_by_id]
     zones = [z for z in sorted(scope.zones) if z in view.zones]
@@ -35,27 +33,7 @@ def threats_for(arch: Architecture, knowledge: Knowledge, scope: Affected) -> li
         for z in zones:
             elements.append(_zone_view(view, members.get(z, [])).zone(view.zones[z]))
 
-    by_kind: dict[str, list[Rule]] = {"component": [], "flow": [], "zone": []}
-    for rule in knowledge.rules:
-        by_kind[rule.applies_to].append(rule)
-    threats: dict[str, Threat] = {}
-    fired: dict[tuple[str, str], str] = {}
-    for ef in elements:
-        etype = ef.facts.get("type")
-        for rule in by_kind[ef.kind]:
-            if rule.type_filter is not None and etype not in rule.type_filter:
-                continue
-            if rule.predicate is None or not rule.predicate(ef.facts):
-                continue
-            threat = _make_threat(rule, ef, view, knowledge, custom, zone_names)
-            threats[threat.id] = threat
-            fired[(rule.id, ef.id)] = threat.id
-    # As in a full draft: a specific rule that fires retires the generic one it supersedes.
-    rules = {r.id: r for r in knowledge.rules}
-    for rid, eid in list(fired):
-        for weaker in rules[rid].supersedes:
-            if (weaker, eid) in fired:
-                threats.pop(fired.pop((weaker, eid)), None)
+    threats = match_threats(elements, view, knowledge)
     return list(threats.values())
 
 

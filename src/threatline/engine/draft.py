@@ -39,42 +39,43 @@ def _custom_controls(arch: Architecture) -> dict[str, set[str]]:
     return {c.id: {m.value for m in c.mitigates} for c in arch.controls}
 
 
-def draft(
-    arch: Architecture, knowledge: Knowledge, source_file: str = "", source_sha256: str = ""
-) -> ThreatModel:
-    view = ArchitectureView(arch, knowledge.implied(), knowledge.aliases)
-    custom = _custom_controls(arch)
-    zone_names = {z.id: z.label for z in arch.zones}
-
-    elements: list[ElementFacts] = [view.component(c.id) for c in arch.components]
-    elements += [view.flow(f) for f in arch.flows]
-    elements += [view.zone(z) for z in arch.zones]
-
+def match_threats(elements: list[ElementFacts], view: ArchitectureView, knowledge: Knowledge) -> dict[str, Threat]:
+    """Every rule over the given elements: one threat per (rule, element), with a
+    specific rule retiring the generic one it supersedes on the same element."""
+    custom = _custom_controls(view.arch)
+    zone_names = {z.id: z.label for z in view.arch.zones}
     by_kind: dict[str, list[Rule]] = {"component": [], "flow": [], "zone": []}
     for rule in knowledge.rules:
         by_kind[rule.applies_to].append(rule)
-
     threats: dict[str, Threat] = {}
     fired: dict[tuple[str, str], str] = {}  # (rule id, element id) -> threat id
-
     for ef in elements:
         etype = ef.facts.get("type")
         for rule in by_kind[ef.kind]:
             if rule.type_filter is not None and etype not in rule.type_filter:
                 continue
-            assert rule.predicate is not None
-            if not rule.predicate(ef.facts):
+            if rule.predicate is None or not rule.predicate(ef.facts):
                 continue
             threat = _make_threat(rule, ef, view, knowledge, custom, zone_names)
             threats[threat.id] = threat
             fired[(rule.id, ef.id)] = threat.id
-
-    # A specific rule that fires on an element retires the generic one it supersedes.
     rules = {r.id: r for r in knowledge.rules}
     for rid, eid in list(fired):
         for weaker in rules[rid].supersedes:
             if (weaker, eid) in fired:
                 threats.pop(fired.pop((weaker, eid)), None)
+    return threats
+
+
+def draft(
+    arch: Architecture, knowledge: Knowledge, source_file: str = "", source_sha256: str = ""
+) -> ThreatModel:
+    view = ArchitectureView(arch, knowledge.implied(), knowledge.aliases)
+    elements: list[ElementFacts] = [view.component(c.id) for c in arch.components]
+    elements += [view.flow(f) for f in arch.flows]
+    elements += [view.zone(z) for z in arch.zones]
+    threats = match_threats(elements, view, knowledge)
+    rules = {r.id: r for r in knowledge.rules}
 
     facts_by_key = {(ef.kind, ef.id): ef for ef in elements}
     mitigations = propose_mitigations(threats.values(), rules, knowledge, view, facts_by_key)
