@@ -410,3 +410,19 @@ def test_team_file_errors_are_clear(workspace):
     (workspace / "threatline.toml").write_text('[team]\nmembers = [{email = "a@b.c", roles = ["boss"]}]\n', encoding="utf-8")
     res = runner.invoke(app, ["review", str(workspace / "threatmodel.yaml"), "--as", ANA])
     assert res.exit_code == 2 and "roles" in res.output
+
+
+def test_architecture_gate_needs_cost_and_feasibility(workspace):
+    store = ModelStore(workspace / "threatmodel.yaml")
+    _review_all(store)
+    t = store.load().model.threats[0]
+    model = apply(store, actions.propose_mitigation, ARCH, role="architect", control="tokenization", name="",
+                  placement="payment-api", placement_kind="component", threats=[t.id], effort_days=None,
+                  reason="scope reduction")
+    mid = next(m.id for m in model.mitigations if m.source == f"manual:{ARCH}")
+    apply(store, actions.approve, ANA, mid)
+    apply(store, actions.signoff, ANA, "security")
+    with pytest.raises(WorkflowError) as exc:
+        apply(store, actions.signoff, ARCH, "architecture")
+    assert f"{mid} has no cost estimate" in str(exc.value)
+    assert f"{mid} has no feasibility verdict" in str(exc.value)
