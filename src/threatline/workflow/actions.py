@@ -501,11 +501,21 @@ def gate_problems(model: ThreatModel, stage: str, now: str) -> list[str]:
     for earlier in STAGES[:index]:
         if earlier not in valid:
             problems.append(f"the {earlier} stage is not signed off on the current content")
+    # Open drift items mean the content being signed was written for an architecture that
+    # has since changed: each stage's signer resolves its own first (docs/drift.md).
     if stage == "security":
         waiting = [t.id for t in model.threats if t.status == "draft"]
         if waiting:
             problems.append(f"{len(waiting)} threat(s) still in draft: {', '.join(waiting[:5])}")
+        drifted = [t.id for t in model.threats if t.drift and t.status not in CLOSED]
+        if drifted:
+            problems.append(f"{len(drifted)} threat(s) with open drift items, to re-confirm or retire: "
+                            f"{', '.join(drifted[:5])}")
     elif stage == "architecture":
+        drifted = [m.id for m in model.mitigations if m.drift and m.status not in CLOSED]
+        if drifted:
+            problems.append(f"{len(drifted)} mitigation(s) with open drift items, to re-confirm: "
+                            f"{', '.join(drifted[:5])}")
         for m in model.mitigations:
             if m.status not in APPROVED:
                 continue
@@ -516,6 +526,10 @@ def gate_problems(model: ThreatModel, stage: str, now: str) -> list[str]:
             if m.feasibility is None:
                 problems.append(f"{m.id} has no feasibility verdict from an architect")
     else:
+        stale = [t.id for t in model.threats if t.acceptance is not None and t.acceptance.drift and t.status not in CLOSED]
+        if stale:
+            problems.append(f"{len(stale)} risk acceptance(s) rest on a changed architecture, to renew: "
+                            f"{', '.join(stale[:5])}")
         for t, fig in above_appetite(model):
             if not acceptance_valid(t, now) and t.escalation is None:
                 state = "expired" if t.acceptance else "not accepted or escalated"
