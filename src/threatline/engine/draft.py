@@ -8,8 +8,8 @@ input always gives the same ids and unrelated edits leave them alone.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from threatline import __version__
 from threatline.engine import scoring
@@ -22,7 +22,6 @@ from threatline.model.threatmodel import (
     ArchitectureRef,
     CurrentMitigation,
     Generator,
-    Steps,
     Threat,
     ThreatModel,
 )
@@ -30,9 +29,54 @@ from threatline.model.threatmodel import (
 CATEGORY_ORDER = [c.value for c in StrideCategory]
 
 
+class Template:
+    """A title or description template, split once into literal text and variable
+    names: rendering one per threat then joins strings instead of running a regex.
+    An unknown variable stays as written ({name}); runs of whitespace become one space."""
+
+    __slots__ = ("_pieces",)
+
+    def __init__(self, template: str):
+        # With its one group, split gives literal, name, literal, name, ..., literal.
+        parts = TEMPLATE_PATTERN.split(template)
+        self._pieces: list[tuple[str, str | None]] = [
+            (parts[i], parts[i + 1] if i + 1 < len(parts) else None) for i in range(0, len(parts), 2)
+        ]
+
+    def render(self, variables: dict[str, str]) -> str:
+        out: list[str] = []
+        for literal, name in self._pieces:
+            out.append(literal)
+            if name is not None:
+                out.append(variables.get(name, "{" + name + "}"))
+        # str.split() and the former re.sub(r"\s+", " ").strip() agree on what whitespace is.
+        return " ".join("".join(out).split())
+
+
 def render(template: str, variables: dict[str, str]) -> str:
-    text = TEMPLATE_PATTERN.sub(lambda m: variables.get(m.group(1), m.group(0)), template)
-    return re.sub(r"\s+", " ", text).strip()
+    return Template(template).render(variables)
+
+
+@dataclass(frozen=True)
+class _PreparedRule:
+    """What drafting needs from a rule beyond its fields, derived once per Knowledge."""
+
+    wanted: dict[str, bool]  # canonical control id -> partial, for the controls it lists
+    title: Template
+    description: Template
+
+
+def _prepared(rule: Rule, knowledge: Knowledge) -> _PreparedRule:
+    cache: dict[int, tuple[Rule, _PreparedRule]] = knowledge.derived.setdefault("draft.rules", {})
+    entry = cache.get(id(rule))
+    if entry is None or entry[0] is not rule:  # the identity check makes a reused id() harmless
+        prepared = _PreparedRule(
+            wanted={knowledge.aliases.get(ab.control, ab.control): ab.partial for ab in rule.addressed_by},
+            title=Template(rule.title),
+            description=Template(rule.description),
+        )
+        entry = cache[id(rule)] = (rule, prepared)
+    return entry[1]
 
 
 def _custom_controls(arch: Architecture) -> dict[str, set[str]]:
@@ -93,24 +137,23 @@ def draft(
     )
 
 
-_WANTED: dict[tuple[int, str], dict[str, bool]] = {}
+# Current-mitigation entries repeat across threats (same control, via, note): frozen, shared.
+_CURRENT_MITIGATIONS: dict[tuple[str, str, str, bool], CurrentMitigation] = {}
 
 
-def _wanted(rule: Rule, knowledge: Knowledge) -> dict[str, bool]:
-    """Canonical control id -> partial, for the controls a rule lists (cached per knowledge)."""
-    key = (id(knowledge), rule.id)
-    found = _WANTED.get(key)
-    if found is None:
-        found = _WANTED[key] = {knowledge.aliases.get(ab.control, ab.control): ab.partial for ab in rule.addressed_by}
-    return found
+def _current_mitigation(applied: AppliedControl, partial: bool) -> CurrentMitigation:
+    key = (applied.control, applied.via, applied.note, partial)
+    return scoring.shared(
+        _CURRENT_MITIGATIONS, key,
+        lambda: CurrentMitigation(control=applied.control, via=applied.via, note=applied.note, partial=partial),
+    )
 
 
 def _addressing(
-    rule: Rule, ef: ElementFacts, knowledge: Knowledge, custom: dict[str, set[str]]
+    rule: Rule, ef: ElementFacts, wanted: dict[str, bool], custom: dict[str, set[str]]
 ) -> list[tuple[AppliedControl, bool]]:
     """Controls in effect on the element that address this rule, with 'partial'."""
     found: list[tuple[AppliedControl, bool]] = []
-    wanted = _wanted(rule, knowledge)
     for cid, applied in sorted(ef.controls.items()):
         if cid in wanted:
             found.append((applied, wanted[cid]))
@@ -139,7 +182,8 @@ def _make_threat(
         category, rule.impact.dimension, rule.impact.base, rule.impact.min, rule.impact.reason, assets, ef.facts
     )
     inherent = scoring.figure(lk.value, im.value)
-    present = _addressing(rule, ef, knowledge, custom)
+    prepared = _prepared(rule, knowledge)
+    present = _addressing(rule, ef, prepared.wanted, custom)
     notes: list[str] = []
     details: list[CurrentMitigation] = []
     lk_steps: list[int] = []
@@ -149,8 +193,8 @@ def _make_threat(
         lk_steps.append(a)
         im_steps.append(b)
         notes.append(applied.control + (" (partial)" if partial else ""))
-        details.append(CurrentMitigation(control=applied.control, via=applied.via, note=applied.note, partial=partial))
-    effect = Steps(likelihood=combine(lk_steps), impact=combine(im_steps))
+        details.append(_current_mitigation(applied, partial))
+    effect = scoring.shared_steps(combine(lk_steps), combine(im_steps))
     current = scoring.figure(lk.value - effect.likelihood, im.value - effect.impact)
     if any(not p for _, p in present):
         coverage = "mitigated"
@@ -163,8 +207,8 @@ def _make_threat(
         target=ef.id,
         target_kind=ef.kind,  # type: ignore[arg-type]
         category=rule.category,
-        title=render(rule.title, ef.variables),
-        description=render(rule.description, ef.variables),
+        title=prepared.title.render(ef.variables),
+        description=prepared.description.render(ef.variables),
         severity=current.severity,
         source=f"rule:{rule.id}",
         rule=rule.id,

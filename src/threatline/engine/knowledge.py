@@ -227,6 +227,9 @@ class Knowledge:
     controls: dict[str, Control]
     aliases: dict[str, str] = field(default_factory=dict)
     packs: list[str] = field(default_factory=list)
+    # What the engine derives from the rules to draft with (e.g. compiled templates),
+    # computed once per Knowledge rather than once per threat. Not part of its value.
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def control_ids(self) -> set[str]:
         return set(self.controls) | set(self.aliases)

@@ -20,7 +20,6 @@ from threatline.model.threatmodel import (
     Mitigation,
     Outcome,
     RiskFigure,
-    Steps,
     Threat,
 )
 
@@ -112,11 +111,21 @@ def propose_mitigations(
                 threat.proposed_mitigations.append(mid)
                 lk_steps.append(lk)
                 im_steps.append(im)
-        threat.proposed_effect = Steps(likelihood=combine(lk_steps), impact=combine(im_steps))
+        threat.proposed_effect = scoring.shared_steps(combine(lk_steps), combine(im_steps))
         threat.residual = lower(threat.current, threat.proposed_effect.likelihood, threat.proposed_effect.impact)
     for m in mitigations.values():
         _explain(m, knowledge.controls.get(m.control), before_by_threat)
     return list(mitigations.values())
+
+
+# One Cost per control in the catalogue, shared (frozen) by all its placements.
+_COSTS: dict[tuple[object, ...], Cost] = {}
+
+
+def _cost(control: Control) -> Cost:
+    c = control.cost
+    key = (c.effort_days, c.latency, c.latency_note, c.ops, c.ops_note)
+    return scoring.shared(_COSTS, key, lambda: Cost(**c.model_dump()))
 
 
 def _new_mitigation(
@@ -130,7 +139,7 @@ def _new_mitigation(
         placement=placement,
         placement_kind=pkind,  # type: ignore[arg-type]
         placement_name=where,
-        cost=Cost(**control.cost.model_dump()) if control else None,
+        cost=_cost(control) if control else None,
         likelihood_steps=control.effect.likelihood if control else 1,
         impact_steps=control.effect.impact if control else 0,
     )

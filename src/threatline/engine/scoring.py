@@ -9,11 +9,11 @@ one-line reason so a reviewer can see, and later override, why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from threatline.model.architecture import CLASSIFICATION_ORDER, DataAsset
-from threatline.model.threatmodel import Factor, RiskFigure, Score, Threat
+from threatline.model.threatmodel import Factor, RiskFigure, Score, Steps, Threat
 
 SCORING_MODEL = "threatline-5x5/1"
 
@@ -54,17 +54,51 @@ def severity(likelihood: int, impact: int) -> str:
     return MATRIX[clamp(likelihood) - 1][clamp(impact) - 1]
 
 
-def _score(base: int, factors: list[Factor]) -> Score:
+# A draft scores every threat from a handful of distinct reasons, so most Factors,
+# Scores and RiskFigures are equal to one built before. They are frozen values:
+# building each distinct one once and sharing it saves most of the pydantic
+# validations of a draft and the memory of thousands of identical objects. The
+# caches are bounded so a long-lived process drafting many architectures does
+# not grow without limit (clearing only costs rebuilding).
+_SHARED_LIMIT = 100_000
+FactorSpec = tuple[str, int, str]  # (name, delta, reason) of a rule-sourced factor
+_FACTORS: dict[FactorSpec, Factor] = {}
+_SCORES: dict[tuple[int, int, tuple[FactorSpec, ...]], Score] = {}
+
+
+def shared(cache: dict[Any, Any], key: Any, build: Callable[[], Any]) -> Any:
+    """The value cached under key, built once (for frozen values only)."""
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= _SHARED_LIMIT:
+            cache.clear()
+        found = cache[key] = build()
+    return found
+
+
+def shared_factor(name: str, delta: int, reason: str) -> Factor:
+    """A rule-sourced factor, shared between every threat it applies to."""
+    return shared(_FACTORS, (name, delta, reason), lambda: Factor(name=name, delta=delta, reason=reason))
+
+
+def _shared_score(value: int, base: int, specs: list[FactorSpec]) -> Score:
+    key = (value, base, tuple(specs))
+    return shared(
+        _SCORES, key, lambda: Score(value=value, base=base, factors=[shared_factor(*spec) for spec in specs])
+    )
+
+
+def _score(base: int, specs: list[FactorSpec]) -> Score:
     value = base
-    for f in factors:
-        value = clamp(value + f.delta)
-    return Score(value=value, base=base, factors=factors)
+    for _, delta, _ in specs:
+        value = clamp(value + delta)
+    return _shared_score(value, base, specs)
 
 
 def likelihood(
     base: int, base_reason: str, kind: str, category: str, facts: dict[str, Any], zone_names: dict[str, str]
 ) -> Score:
-    factors = [Factor(name="base", delta=0, reason=base_reason or f"rule base rate {base}")]
+    factors: list[FactorSpec] = [("base", 0, base_reason or f"rule base rate {base}")]
     if kind == "component":
         position = facts.get("exposure")
         where = "its zone or a caller's"
@@ -78,17 +112,16 @@ def likelihood(
     if position in _EXPOSURE:
         delta, reason = _EXPOSURE[position]
         if delta:
-            factors.append(Factor(name="exposure", delta=delta, reason=f"{reason} ({where} is {position})"))
+            factors.append(("exposure", delta, f"{reason} ({where} is {position})"))
     if kind == "component" and facts.get("internet_facing") and position != "untrusted":
-        factors.append(Factor(name="internet-facing", delta=1, reason="marked internet_facing"))
+        factors.append(("internet-facing", 1, "marked internet_facing"))
     if category in ("spoofing", "elevation_of_privilege"):
         if kind == "flow" and facts.get("authentication") == "none":
-            factors.append(Factor(name="no-authentication", delta=1, reason="the flow carries no authentication"))
+            factors.append(("no-authentication", 1, "the flow carries no authentication"))
         elif kind == "component" and facts.get("inbound.unauthenticated") and facts.get("inbound.crossing"):
-            factors.append(Factor(
-                name="no-authentication", delta=1,
-                reason="accepts unauthenticated requests from a zone of lower trust",
-            ))
+            factors.append(
+                ("no-authentication", 1, "accepts unauthenticated requests from a zone of lower trust")
+            )
     return _score(base, factors)
 
 
@@ -110,7 +143,7 @@ def impact(
     dim = dimension or CATEGORY_DIMENSION[category]
     assets = list(assets)
     if base is not None:
-        return Score(value=base, base=base, factors=[Factor(name="base", delta=0, reason=reason or f"rule sets impact {base}")])
+        return _shared_score(base, base, [("base", 0, reason or f"rule sets impact {base}")])
     top = max(assets, key=lambda a: CLASSIFICATION_ORDER.index(a.classification.value), default=None)
     tags = sorted({t for a in assets for t in a.tags})
     if top is None:
@@ -124,19 +157,21 @@ def impact(
         else:
             start = 2 if rank < 2 else 3
         why = f"{dim} of {top.classification.value} data ({top.label})"
-    factors = [Factor(name="data", delta=0, reason=why)]
+    factors: list[FactorSpec] = [("data", 0, why)]
     hot = {"confidentiality": CONFIDENTIALITY_TAGS, "integrity": INTEGRITY_TAGS}.get(dim, {"financial", "health", "phi"})
     sensitive = [t for t in tags if t in hot]
     if sensitive:
-        factors.append(Factor(name="data-tags", delta=1, reason=f"{dim} of {', '.join(sensitive)} data"))
+        factors.append(("data-tags", 1, f"{dim} of {', '.join(sensitive)} data"))
     crit = str(facts.get("properties.criticality", facts.get("target.properties.criticality", ""))).lower()
     if dim == "availability" and (crit in ("high", "critical") or facts.get("properties.critical") is True):
-        factors.append(Factor(name="criticality", delta=1, reason=f"element criticality is {crit or 'critical'}"))
-    score = _score(start, factors)
-    if score.value < minimum:
-        score.factors.append(Factor(name="floor", delta=minimum - score.value, reason=reason or f"this threat's impact is at least {minimum}"))
-        score.value = minimum
-    return score
+        factors.append(("criticality", 1, f"element criticality is {crit or 'critical'}"))
+    value = start
+    for _, delta, _ in factors:
+        value = clamp(value + delta)
+    if value < minimum:
+        factors.append(("floor", minimum - value, reason or f"this threat's impact is at least {minimum}"))
+        value = minimum
+    return _shared_score(value, start, factors)
 
 
 _FIGURES: dict[tuple[int, int], RiskFigure] = {}
@@ -151,6 +186,15 @@ def figure(likelihood_value: int, impact_value: int) -> RiskFigure:
             likelihood=key[0], impact=key[1], severity=severity(*key)
         )
     return found
+
+
+_STEPS: dict[tuple[int, int], Steps] = {}
+
+
+def shared_steps(likelihood_steps: int, impact_steps: int) -> Steps:
+    """The score steps of a set of controls; the few possible ones are shared."""
+    key = (likelihood_steps, impact_steps)
+    return shared(_STEPS, key, lambda: Steps(likelihood=likelihood_steps, impact=impact_steps))
 
 
 def explain(lk: Score, im: Score, inherent: RiskFigure, current: RiskFigure, control_notes: list[str]) -> str:
@@ -179,18 +223,20 @@ def override_factor(threat: Threat, score: str, factor: str, delta: int, reason:
     if not reason.strip():
         raise ValueError("an override needs a reason")
     updated = threat.model_copy(deep=True)
-    target: Score = getattr(updated, score)
+    # Scores are frozen (the engine shares them between threats): build a new one.
+    old: Score = getattr(updated, score)
     new = Factor(name=factor, delta=delta, reason=reason.strip(), source=source)
-    for i, f in enumerate(target.factors):
+    factors = list(old.factors)
+    for i, f in enumerate(factors):
         if f.name == factor:
-            target.factors[i] = new
+            factors[i] = new
             break
     else:
-        target.factors.append(new)
-    value = target.base
-    for f in target.factors:
+        factors.append(new)
+    value = old.base
+    for f in factors:
         value = clamp(value + f.delta)
-    target.value = value
+    setattr(updated, score, old.model_copy(update={"factors": factors, "value": value}))
     updated.inherent = figure(updated.likelihood.value, updated.impact.value)
     updated.current = figure(
         updated.inherent.likelihood - updated.current_effect.likelihood,

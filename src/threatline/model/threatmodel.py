@@ -23,13 +23,22 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class _Value(_Doc):
+    """A small value the engine shares between many threats and mitigations (one
+    RiskFigure per likelihood x impact, one Factor per reason...). Frozen, so an
+    in-place edit anywhere raises instead of silently changing every sharer:
+    build a new one (model_copy(update=...)) instead."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
 def _empty(value: Any) -> bool:
     """Fields added after 0.1 are left out of the document while empty, so models
     written before them keep their bytes and content hashes (and sign-offs)."""
     return value is None or value == []
 
 
-class Factor(_Doc):
+class Factor(_Value):
     """One named adjustment to a score, with the fact that caused it."""
 
     name: str
@@ -38,19 +47,19 @@ class Factor(_Doc):
     source: str = "rule"  # rule | reviewer:<who> | llm:<model>
 
 
-class Score(_Doc):
+class Score(_Value):
     value: int = Field(ge=1, le=5)
     base: int = Field(ge=1, le=5)
     factors: list[Factor] = Field(default_factory=list)
 
 
-class RiskFigure(_Doc):
+class RiskFigure(_Value):
     likelihood: int = Field(ge=1, le=5)
     impact: int = Field(ge=1, le=5)
     severity: Severity
 
 
-class CurrentMitigation(_Doc):
+class CurrentMitigation(_Value):
     control: str
     via: str  # declared | flow | target | baseline | implied
     note: str = ""
@@ -65,7 +74,7 @@ class CurrentMitigation(_Doc):
         return text
 
 
-class Steps(_Doc):
+class Steps(_Value):
     """Score steps a set of controls removes (likelihood, impact)."""
 
     likelihood: int = 0
@@ -140,7 +149,7 @@ class Threat(_Doc):
     capec: list[str] = Field(default_factory=list)
 
 
-class Cost(_Doc):
+class Cost(_Value):
     effort_days: tuple[float, float]
     latency: str = "none"
     latency_note: str = ""
