@@ -1,13 +1,26 @@
-"""threatmodel.yaml: the working document that review decisions are added to."""
+"""threatmodel.yaml: the working document that review decisions are added to.
+
+Ordinary models are written as block-style YAML. Models with more than
+JSON_SYNTAX_THRESHOLD threats are written in JSON syntax (one value per line), which
+is still YAML 1.2 that any YAML reader accepts, but renders and loads an order of
+magnitude faster (docs/format.md, "Large threat models"). Reading takes the JSON fast
+path whenever the document (after its comment header) opens with '{', and falls back
+to the YAML loader for everything else, or when the JSON parser refuses the text.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
 
 from threatline.formats.interface import Exporter
-from threatline.formats.yamlio import dump_yaml, load_yaml_file
+from threatline.formats.yamlio import check_file, dump_yaml, load_yaml, read_text
 from threatline.model.architecture import Architecture
 from threatline.model.diagnostics import Diagnostic, InputError, format_path
 from threatline.model.threatmodel import ThreatModel
@@ -17,28 +30,207 @@ HEADER = (
     "# re-running 'threatline draft' keeps them attached to the stable threat ids.\n"
 )
 
+# Above this many threats the model is written in JSON syntax rather than block YAML:
+# about 40 MB of block YAML, where rendering and parsing it take seconds (the JSON
+# syntax is ~10x faster both ways and reads back exactly, with no check needed).
+JSON_SYNTAX_THRESHOLD = 5_000
+
+# Threat models are Threatline's own output and grow with the system; they get a
+# larger ceiling than hand-written architecture files.
+MODEL_MAX_BYTES = 2 * 1024 * 1024 * 1024
+
+# A JSON-syntax model that the JSON parser refuses is handed to the YAML loader (it
+# may have been edited into valid YAML that is not JSON) only up to this size: the
+# located error of the YAML safe loader costs minutes on hundreds of megabytes. Larger
+# files get the JSON parser's own line and column.
+_YAML_FALLBACK_MAX_CHARS = 32 * 1024 * 1024
+
+_HINT = "is this a threatmodel.yaml written by 'threatline draft'?"
+
 
 class YamlExporter(Exporter):
     name = "yaml"
     suffix = ".yaml"
 
     def render(self, model: ThreatModel, arch: Architecture) -> str:
-        return HEADER + dump_yaml(model.model_dump(mode="json"))
+        return render_threat_model(model)
 
 
-# Threat models are Threatline's own output and grow with the system; they get a
-# larger ceiling than hand-written architecture files.
-MODEL_MAX_BYTES = 2 * 1024 * 1024 * 1024
+# Characters JSON leaves raw that a YAML reader would not carry through a
+# double-quoted scalar: non-printable ones (DEL, C1 controls, U+FFFE/U+FFFF), the ones
+# it folds into line breaks (NEL, U+2028, U+2029) and the BOM. JSON escapes the C0
+# controls, quotes and backslashes itself.
+_JSON_NOT_YAML = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def render_threat_model(model: ThreatModel) -> str:
+    """The text of threatmodel.yaml: comment header, then block YAML or, for large
+    models, JSON syntax (JSON_SYNTAX_THRESHOLD)."""
+    if len(model.threats) > JSON_SYNTAX_THRESHOLD:
+        try:
+            body = model.model_dump_json(indent=1)
+        except PydanticSerializationError:
+            pass  # a lone surrogate cannot be UTF-8 encoded; the YAML writer escapes it
+        else:
+            if not body.isascii():
+                # Only inside strings (JSON's structure is ASCII), so escaping is exact.
+                body = _JSON_NOT_YAML.sub(_escape, body)
+            return HEADER + body + "\n"
+    return HEADER + dump_yaml(model.model_dump(mode="json"))
 
 
 def load_threat_model(path: Path) -> ThreatModel:
-    data, locator = load_yaml_file(path, max_bytes=MODEL_MAX_BYTES)
+    return load_threat_model_and_sha(path)[0]
+
+
+def load_threat_model_and_sha(path: Path) -> tuple[ThreatModel, str]:
+    """The model and the sha256 of the file's bytes, from a single read of the file."""
+    name = str(path)
+    size = check_file(path, MODEL_MAX_BYTES)  # not found, a directory, over the limit
+    raw = bytearray(size)
+    with open(path, "rb") as fh:
+        del raw[fh.readinto(raw):]
+        raw += fh.read()  # if the file grew since its size was taken
+    sha = hashlib.sha256(raw).hexdigest()
+    start = _json_body_start(raw)
+    if start is not None and b"\x00" not in raw[:65536]:
+        header_lines = raw.count(b"\n", 0, start)
+        # Dropping the header from the front of a bytearray does not copy the file.
+        del raw[:start]
+        try:
+            return ThreatModel.model_validate_json(raw), sha
+        except ValidationError as exc:
+            syntax = next((e for e in exc.errors() if e["type"] == "json_invalid"), None)
+            if syntax is None:
+                body = raw.decode("utf-8")
+                raise _validation_error(name, exc, _JsonLocator(body, header_lines)) from None
+            if len(raw) > _YAML_FALLBACK_MAX_CHARS:
+                raise _json_syntax_error(name, syntax["msg"], header_lines) from None
+    del raw
+    # Block YAML, or JSON syntax the JSON parser refused (it may be YAML that is not JSON).
+    data, locator = load_yaml(read_text(path, MODEL_MAX_BYTES), name)
     try:
-        return ThreatModel.model_validate(data)
+        return ThreatModel.model_validate(data), sha
     except ValidationError as exc:
-        errors = []
-        for err in exc.errors():
-            line, col = locator.locate(tuple(err["loc"]))
-            errors.append(Diagnostic(file=str(path), line=line, column=col, key=format_path(tuple(err["loc"])),
-                                     message=err["msg"], hint="is this a threatmodel.yaml written by 'threatline draft'?"))
-        raise InputError(errors) from None
+        raise _validation_error(name, exc, locator) from None
+
+
+def _json_body_start(raw: bytes | bytearray) -> int | None:
+    """Offset of the '{' that opens a JSON-syntax document after blank and '#' comment
+    lines (and a BOM), or None for anything else."""
+    pos = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+    end = len(raw)
+    while pos < end:
+        byte = raw[pos]
+        if byte in b" \t\r\n":
+            pos += 1
+        elif byte == ord("#"):
+            newline = raw.find(b"\n", pos)
+            if newline < 0:
+                return None
+            pos = newline + 1
+        else:
+            return pos if byte == ord("{") else None
+    return None
+
+
+_JSON_POSITION = re.compile(r"^(.*?)(?: at line (\d+) column (\d+))?$", re.DOTALL)
+
+
+def _json_syntax_error(name: str, message: str, header_lines: int) -> InputError:
+    found = _JSON_POSITION.match(message.removeprefix("Invalid JSON: "))
+    assert found is not None  # the pattern matches any text
+    problem, line, column = found.group(1), found.group(2), found.group(3)
+    return InputError([Diagnostic(
+        file=name,
+        line=int(line) + header_lines if line else None,
+        column=int(column) if column else None,
+        message=f"invalid JSON syntax: {problem}",
+        hint="this large model is written in JSON syntax; fix the JSON at that point, or draft it again",
+    )])
+
+
+class _Locating(Protocol):
+    def locate(self, path: tuple[str | int, ...]) -> tuple[int | None, int | None]: ...
+
+
+def _validation_error(name: str, exc: ValidationError, locator: _Locating) -> InputError:
+    errors = []
+    for err in exc.errors():
+        path = tuple(err["loc"])
+        line, col = locator.locate(path)
+        errors.append(Diagnostic(file=name, line=line, column=col, key=format_path(path),
+                                 message=err["msg"], hint=_HINT))
+    return InputError(errors)
+
+
+_SPACE = re.compile(r"[ \t\r\n]*")
+
+
+class _JsonLocator:
+    """Line and column of a key path (('threats', 3, 'severity')) in JSON text.
+
+    Walks down the path, stepping over the values before it with the C JSON decoder,
+    so it is fast even deep into a large file. Only used to locate a validation error:
+    a good file never pays for it. Stops at the deepest part of the path it can reach.
+    """
+
+    def __init__(self, body: str, header_lines: int):
+        self._body = body
+        self._header_lines = header_lines  # the comment lines before the JSON
+
+    def locate(self, path: tuple[str | int, ...]) -> tuple[int | None, int | None]:
+        try:
+            position = self._find(path)
+        except (ValueError, IndexError):
+            return None, None
+        line = self._body.count("\n", 0, position) + 1
+        column = position - (self._body.rfind("\n", 0, position) + 1) + 1
+        return line + self._header_lines, column
+
+    def _skip_space(self, pos: int) -> int:
+        match = _SPACE.match(self._body, pos)
+        return match.end() if match else pos
+
+    def _find(self, path: tuple[str | int, ...]) -> int:
+        body, decode = self._body, _DECODER.raw_decode
+        pos = self._skip_space(0)
+        found = pos
+        for part in path:
+            opener = body[pos]
+            if opener == "{":
+                pos = self._skip_space(pos + 1)
+                while body[pos] == '"':
+                    key, after = decode(body, pos)
+                    value = self._skip_space(self._skip_space(after) + 1)  # past ':'
+                    if key == str(part):
+                        found = pos
+                        pos = value
+                        break
+                    _, pos = decode(body, value)
+                    pos = self._skip_space(pos)
+                    if body[pos] == ",":
+                        pos = self._skip_space(pos + 1)
+                else:
+                    return found
+            elif opener == "[" and isinstance(part, int):
+                pos = self._skip_space(pos + 1)
+                for _ in range(part):
+                    _, pos = decode(body, pos)
+                    pos = self._skip_space(pos)
+                    if body[pos] != ",":
+                        return found
+                    pos = self._skip_space(pos + 1)
+                if body[pos] == "]":
+                    return found
+                found = pos
+            else:
+                return found
+        return found
+
+
+_DECODER = json.JSONDecoder()

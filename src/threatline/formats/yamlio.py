@@ -58,8 +58,8 @@ def _human_size(n: int) -> str:
     return f"{n} bytes"
 
 
-def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
-    """The file's text, or an InputError that says plainly why not."""
+def check_file(path: Path, max_bytes: int = MAX_BYTES) -> int:
+    """The file's size, or an InputError if it is missing, a directory or too large."""
     name = str(path)
     if not path.exists():
         raise InputError([Diagnostic(file=name, message="file not found", hint="check the path")])
@@ -76,6 +76,13 @@ def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
                 )
             ]
         )
+    return size
+
+
+def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
+    """The file's text, or an InputError that says plainly why not."""
+    name = str(path)
+    check_file(path, max_bytes)
     raw = path.read_bytes()
     if b"\x00" in raw[:65536]:
         raise InputError([Diagnostic(file=name, message="binary content, not a YAML text file")])
@@ -447,8 +454,10 @@ def _represent_str(representer: Any, value: str) -> Any:
     return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file in the same directory, then rename over the target."""
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Write via a temporary file in the same directory, then rename over the target.
+
+    Bytes are written as they are (callers that also hash the content encode once)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -459,8 +468,9 @@ def atomic_write(path: Path, text: str) -> None:
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

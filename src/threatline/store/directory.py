@@ -25,8 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from threatline.formats.threatmodel_yaml import HEADER, load_threat_model
-from threatline.formats.yamlio import atomic_write, dump_yaml
+from threatline.formats.threatmodel_yaml import load_threat_model_and_sha, render_threat_model
+from threatline.formats.yamlio import atomic_write
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import ThreatModel
 from threatline.store.index import write_index
@@ -46,7 +46,7 @@ class Loaded:
 
 
 def render_model(model: ThreatModel) -> str:
-    return HEADER + dump_yaml(model.model_dump(mode="json"))
+    return render_threat_model(model)
 
 
 class ModelStore:
@@ -64,8 +64,7 @@ class ModelStore:
         return self.path.exists()
 
     def load(self) -> Loaded:
-        model = load_threat_model(self.path)
-        return Loaded(model, _sha(self.path))
+        return Loaded(*load_threat_model_and_sha(self.path))
 
     @contextmanager
     def _locked(self, timeout: float = 10.0) -> Iterator[None]:
@@ -115,10 +114,11 @@ class ModelStore:
                     fh.flush()
                     os.fsync(fh.fileno())
                 atomic_write(self.head_path, (previous.hash if previous else "") + "\n")
-            text = render_model(model)
-            atomic_write(self.path, text)
+            # Encoded once: the same bytes are written and hashed.
+            data = render_model(model).encode("utf-8")
+            atomic_write(self.path, data)
             # Keep the drift index (store/index.py) in step, so `check` need not parse the model.
-            write_index(self.path, model, hashlib.sha256(text.encode("utf-8")).hexdigest(), content)
+            write_index(self.path, model, hashlib.sha256(data).hexdigest(), content)
             return model
 
     # ------------------------------------------------------------ journal

@@ -18,10 +18,11 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from dataclasses import fields, is_dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from threatline.drift.state import ModelInfo, ThreatInfo
+from threatline.drift.state import INFO_VERSION, ModelInfo, ThreatInfo
 from threatline.formats.yamlio import atomic_write
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import STAGES, ThreatModel
@@ -58,13 +59,30 @@ def write_index(model_path: Path, model: ThreatModel, file_sha256: str, stakehol
     content = stakeholder_hash or stage_hash(model, "stakeholder")
     info = ModelInfo.of(model, content, stage_of(model, content))
     head = {"model_sha256": file_sha256, "model_stat": _stat(model_path), "indexed_at_ns": time.time_ns(),
-            "header": info.header()}
-    parts = [json.dumps(head, separators=(",", ":"), sort_keys=True)]
-    parts += [f"{target}\t{json.dumps(record, separators=(',', ':'), sort_keys=True)}"
-              for target, record in info.threat_records()]
+            "header": _header(info)}
+    parts = [_encode(head)]
+    parts += [f"{t.target}\t{_encode(t)}" for t in info.all_threats()]
     with contextlib.suppress(OSError):
         atomic_write(index_path(model_path), "\n".join(parts) + "\n")
     return info
+
+
+def _fields(obj: object) -> dict[str, Any]:
+    """A dataclass's fields, for the JSON encoder: what dataclasses.asdict gives, without
+    its deep copy of every value (a third of the time of indexing a large model)."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in fields(obj)}
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+# One encoder for every line; the same output as json.dumps(..., separators, sort_keys).
+_encode = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=_fields).encode
+
+
+def _header(info: ModelInfo) -> dict[str, Any]:
+    """ModelInfo.header(), with the nested dataclasses left to the encoder (no copies)."""
+    public = {f.name: getattr(info, f.name) for f in fields(info) if not f.name.startswith("_")}
+    return {"info_version": INFO_VERSION, **public}
 
 
 def _reader(body: str) -> Callable[[set[str]], list[ThreatInfo]]:
