@@ -8,7 +8,9 @@ input always gives the same ids and unrelated edits leave them alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from threatline import __version__
@@ -83,9 +85,35 @@ def _custom_controls(arch: Architecture) -> dict[str, set[str]]:
     return {c.id: {m.value for m in c.mitigates} for c in arch.controls}
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a draft builds its model.
+
+    A draft allocates a few hundred thousand small objects that all survive and
+    form no cycles (threats, mitigations and their pydantic internals). Every
+    automatic full collection re-traverses all of them and the architecture: at
+    1,000 components that was ~40% of a draft's time, for nothing to collect.
+    Reference counting frees memory as usual meanwhile; only cycle detection waits.
+    Nesting and concurrent drafts are safe: only a caller that found the collector
+    on turns it back on, and a collector left on early only costs time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def match_threats(elements: list[ElementFacts], view: ArchitectureView, knowledge: Knowledge) -> dict[str, Threat]:
     """Every rule over the given elements: one threat per (rule, element), with a
     specific rule retiring the generic one it supersedes on the same element."""
+    with collector_paused():
+        return _match_threats(elements, view, knowledge)
+
+
+def _match_threats(elements: list[ElementFacts], view: ArchitectureView, knowledge: Knowledge) -> dict[str, Threat]:
     custom = _custom_controls(view.arch)
     zone_names = {z.id: z.label for z in view.arch.zones}
     by_kind: dict[str, list[Rule]] = {"component": [], "flow": [], "zone": []}
@@ -114,6 +142,11 @@ def match_threats(elements: list[ElementFacts], view: ArchitectureView, knowledg
 def draft(
     arch: Architecture, knowledge: Knowledge, source_file: str = "", source_sha256: str = ""
 ) -> ThreatModel:
+    with collector_paused():
+        return _draft(arch, knowledge, source_file, source_sha256)
+
+
+def _draft(arch: Architecture, knowledge: Knowledge, source_file: str, source_sha256: str) -> ThreatModel:
     view = ArchitectureView(arch, knowledge.implied(), knowledge.aliases)
     elements: list[ElementFacts] = [view.component(c.id) for c in arch.components]
     elements += [view.flow(f) for f in arch.flows]
