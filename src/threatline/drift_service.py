@@ -8,8 +8,10 @@ and says whether the model is current and published, which is what `check` gates
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,9 +142,33 @@ def _today(now: str | None) -> str:
     return (now or datetime.now(UTC).isoformat())[:10]
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """An analysis allocates in bursts (the architecture, the snapshot, the re-run's threats)
+    and leaves no reference cycles that need collecting before it ends; each burst would
+    otherwise start the cyclic collector, which walks every live object (a large
+    architecture is hundreds of thousands) again and again. Reference counting still frees
+    garbage; the collector resumes, if it was on, when the block ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def analyse(
     architecture: Path, model_path: Path, rule_dirs: list[Path] | None = None,
     control_files: list[Path] | None = None, now: str | None = None, knowledge: Knowledge | None = None,
+) -> Analysis:
+    with collector_paused():
+        return _analyse(architecture, model_path, rule_dirs, control_files, now, knowledge)
+
+
+def _analyse(
+    architecture: Path, model_path: Path, rule_dirs: list[Path] | None,
+    control_files: list[Path] | None, now: str | None, knowledge: Knowledge | None,
 ) -> Analysis:
     knowledge = knowledge or load_knowledge(rule_dirs, control_files)
     arch, warnings = load_architecture(architecture, knowledge.control_ids())

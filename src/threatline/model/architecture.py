@@ -254,31 +254,33 @@ def did_you_mean(word: str, candidates: list[str] | set[str] | frozenset[str]) -
 
 
 def check_references(arch: Architecture, known_controls: set[str]) -> list[Problem]:
-    """Every MUST rule of the format that pydantic cannot see by itself."""
-    problems: list[Problem] = []
-    seen: dict[str, tuple[str | int, ...]] = {}
+    """Every MUST rule of the format that pydantic cannot see by itself.
 
-    def claim(path: tuple[str | int, ...], ident: str) -> None:
-        if ident in seen:
-            first = ".".join(str(p) for p in seen[ident])
+    On a valid document (the usual case) every reference is found: each check is a set
+    lookup, and paths, hints and did-you-mean searches are built only for a problem."""
+    problems: list[Problem] = []
+    seen: dict[str, tuple[str, int]] = {}
+
+    def claim(section: str, index: int, ident: str) -> None:
+        first = seen.get(ident)
+        if first is not None:
             problems.append(
                 Problem(
-                    path=path,
-                    message=f"duplicate id '{ident}' (first defined at {first})",
+                    path=(section, index, "id"),
+                    message=f"duplicate id '{ident}' (first defined at {first[0]}.{first[1]}.id)",
                     hint="ids must be unique across data, zones, components and flows; rename one",
                 )
             )
         else:
-            seen[ident] = path
+            seen[ident] = (section, index)
 
-    for i, d in enumerate(arch.data):
-        claim(("data", i, "id"), d.id)
-    for i, z in enumerate(arch.zones):
-        claim(("zones", i, "id"), z.id)
-    for i, c in enumerate(arch.components):
-        claim(("components", i, "id"), c.id)
-    for i, f in enumerate(arch.flows):
-        claim(("flows", i, "id"), f.id)
+    sections = (("data", arch.data), ("zones", arch.zones), ("components", arch.components), ("flows", arch.flows))
+    unique = {e.id for _, elements in sections for e in elements}
+    if len(unique) < sum(len(elements) for _, elements in sections):
+        # Some id is claimed twice: find which, and where it was first defined.
+        for section, elements in sections:
+            for i, e in enumerate(elements):
+                claim(section, i, e.id)
     custom_seen: dict[str, int] = {}
     for i, c in enumerate(arch.controls):
         if c.id in custom_seen:
@@ -309,18 +311,26 @@ def check_references(arch: Architecture, known_controls: set[str]) -> list[Probl
                 hint = f"defined {what}s: {', '.join(sorted(pool)[:12]) or 'none'}"
             problems.append(Problem(path=path, message=f"unknown {what} '{value}'", hint=hint))
 
+    def refs(path: tuple[str | int, ...], values: list[str], pool: set[str], what: str) -> None:
+        if not pool.issuperset(values):
+            for j, value in enumerate(values):
+                ref((*path, j), value, pool, what)
+
     for i, z in enumerate(arch.zones):
-        if z.parent is not None:
+        if z.parent is not None and z.parent not in zone_ids:
             ref(("zones", i, "parent"), z.parent, zone_ids, "zone")
     for i, c in enumerate(arch.components):
-        ref(("components", i, "zone"), c.zone, zone_ids, "zone")
-        for j, s in enumerate(c.stores):
-            ref(("components", i, "stores", j), s, data_ids, "data asset")
-        for j, k in enumerate(c.controls):
-            ref(("components", i, "controls", j), k, control_ids, "control")
+        if c.zone not in zone_ids:
+            ref(("components", i, "zone"), c.zone, zone_ids, "zone")
+        if c.stores:
+            refs(("components", i, "stores"), c.stores, data_ids, "data asset")
+        if c.controls:
+            refs(("components", i, "controls"), c.controls, control_ids, "control")
     for i, f in enumerate(arch.flows):
-        ref(("flows", i, "from"), f.source, comp_ids, "component")
-        ref(("flows", i, "to"), f.target, comp_ids, "component")
+        if f.source not in comp_ids:
+            ref(("flows", i, "from"), f.source, comp_ids, "component")
+        if f.target not in comp_ids:
+            ref(("flows", i, "to"), f.target, comp_ids, "component")
         if f.source == f.target:
             problems.append(
                 Problem(
@@ -329,10 +339,10 @@ def check_references(arch: Architecture, known_controls: set[str]) -> list[Probl
                     hint="a flow's endpoints must differ; model internal calls as properties instead",
                 )
             )
-        for j, d in enumerate(f.data):
-            ref(("flows", i, "data", j), d, data_ids, "data asset")
-        for j, k in enumerate(f.controls):
-            ref(("flows", i, "controls", j), k, control_ids, "control")
+        if f.data:
+            refs(("flows", i, "data"), f.data, data_ids, "data asset")
+        if f.controls:
+            refs(("flows", i, "controls"), f.controls, control_ids, "control")
     for i, b in enumerate(arch.baseline):
         ref(("baseline", i, "control"), b.control, control_ids, "control")
         sel = b.applies_to
