@@ -167,9 +167,8 @@ def _follow_renames(kind: str, elements: dict[str, Element], renames: dict[str, 
 
 def diff(old: Snapshot, new: Snapshot) -> list[Change]:
     """Every difference between two snapshots, in a stable order (kind of element, then
-    removed / renamed / changed / added, then id). Empty exactly when the digests match."""
-    if old.digest == new.digest:
-        return []
+    removed / renamed / changed / added, then id). Empty exactly when the snapshots hold
+    the same elements with the same canonical attributes (when the digests match)."""
     changes: list[Change] = []
     renames: dict[str, dict[str, str]] = {}
     for kind in KINDS:
@@ -198,7 +197,8 @@ def diff(old: Snapshot, new: Snapshot) -> list[Change]:
                 changes.append(Change(ADDED, kind, i, after=after[i].attrs))
         for i, e in before.items():
             other = after.get(i)
-            if other is not None and other.fingerprint != e.fingerprint:
+            # Equal canonical texts <=> equal fingerprints; comparing the texts needs no hashing.
+            if other is not None and other.attrs_json != e.attrs_json:
                 b, a = e.attrs, other.attrs
                 changes.append(Change(CHANGED, kind, i, attributes=attribute_changes(b, a), before=b, after=a))
     changes.sort(key=lambda c: (KINDS.index(c.element), _KIND_ORDER[c.kind], c.id))

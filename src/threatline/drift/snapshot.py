@@ -59,8 +59,14 @@ def fingerprint(kind: str, attrs_json: str) -> str:
 class Element:
     kind: str
     id: str
-    fingerprint: str
     attrs_json: str
+
+    @property
+    def fingerprint(self) -> str:
+        # Derived from the canonical text, so two elements of a kind have equal fingerprints
+        # exactly when their texts are equal (the diff compares the texts and hashes only
+        # what it needs: rename candidates, the digest, the stored lines).
+        return fingerprint(self.kind, self.attrs_json)
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -71,8 +77,7 @@ class Element:
 
 
 def make_element(kind: str, ident: str, attrs: Mapping[str, Any]) -> Element:
-    text = canonical(attrs)
-    return Element(kind, ident, fingerprint(kind, text), text)
+    return Element(kind, ident, canonical(attrs))
 
 
 # ---------------------------------------------------------------- normalisation
@@ -137,6 +142,52 @@ def flow_attrs(f: Flow) -> dict[str, Any]:
     return attrs
 
 
+# The canonical text of the two most numerous kinds, written directly: what
+# canonical(component_attrs(c)) and canonical(flow_attrs(f)) give, character for character
+# (keys in sorted order, strings escaped by the function the canonical encoder itself uses,
+# no spaces), without building a dict and sorting its keys for each of tens of thousands of
+# elements. tests/test_drift.py checks the equality on generated architectures.
+_text = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+
+def _text_set(values: Iterable[Any]) -> str:
+    return "[" + ",".join(map(_text, _sorted_set(values))) + "]"
+
+
+def component_json(c: Component) -> str:
+    parts: list[str] = []
+    if c.controls:
+        parts.append('"controls":' + _text_set(c.controls))
+    if c.properties:
+        parts.append('"properties":' + canonical(_plain(c.properties)))
+    if c.stores:
+        parts.append('"stores":' + _text_set(c.stores))
+    tech = c.tech.strip().lower()
+    if tech:
+        parts.append('"tech":' + _text(tech))
+    parts.append('"type":' + _text(c.type.value))
+    parts.append('"zone":' + _text(c.zone))
+    return "{" + ",".join(parts) + "}"
+
+
+def flow_json(f: Flow) -> str:
+    parts = ['"authentication":' + _text(f.authentication.value),
+             '"bidirectional":' + ("true" if f.bidirectional else "false")]
+    if f.controls:
+        parts.append('"controls":' + _text_set(f.controls))
+    if f.data:
+        parts.append('"data":' + _text_set(f.data))
+    parts.append('"encrypted":' + ("true" if f.is_encrypted else "false"))
+    parts.append('"from":' + _text(f.source))
+    extra = getattr(f, "model_extra", None) or {}
+    props = extra.get("properties")
+    if isinstance(props, dict) and props:
+        parts.append('"properties":' + canonical(_plain(props)))
+    parts.append('"protocol":' + _text(f.protocol.value))
+    parts.append('"to":' + _text(f.target))
+    return "{" + ",".join(parts) + "}"
+
+
 def baseline_attrs(b: BaselineControl) -> dict[str, Any]:
     selector = {k: v for k, v in b.applies_to.model_dump(mode="json", exclude_none=True).items() if v is not None}
     return {"control": b.control, "applies_to": _plain(selector)}
@@ -172,8 +223,8 @@ class Snapshot:
         elements += [make_element("control", c.id, control_attrs(c.mitigates)) for c in arch.controls]
         elements += [make_element("data", d.id, data_attrs(d)) for d in arch.data]
         elements += [make_element("zone", z.id, zone_attrs(z)) for z in arch.zones]
-        elements += [make_element("component", c.id, component_attrs(c)) for c in arch.components]
-        elements += [make_element("flow", f.id, flow_attrs(f)) for f in arch.flows]
+        elements += [Element("component", c.id, component_json(c)) for c in arch.components]
+        elements += [Element("flow", f.id, flow_json(f)) for f in arch.flows]
         seen: dict[str, int] = {}
         for b in arch.baseline:
             attrs = baseline_attrs(b)
@@ -203,9 +254,10 @@ class Snapshot:
             kind, ident, _, attrs_json = parts
             if not (attrs_json.startswith("{") and attrs_json.endswith("}")):
                 raise ValueError(f"snapshot line {number}: attributes are not a JSON object")
-            # The fingerprint is recomputed from the text, so an edited line cannot pass for
-            # unchanged; the attributes are decoded only for the elements that changed.
-            elements.append(Element(kind, unquote(ident), fingerprint(kind, attrs_json), attrs_json))
+            # The stored fingerprint is not trusted: it is derived from the text, so an edited
+            # line cannot pass for unchanged; the attributes are decoded only for the elements
+            # that changed.
+            elements.append(Element(kind, unquote(ident) if "%" in ident else ident, attrs_json))
         return cls(elements)
 
     def to_doc(self) -> dict[str, Any]:
