@@ -24,6 +24,7 @@ from threatline.model.threatmodel import (
     ArchitectureRef,
     CurrentMitigation,
     Generator,
+    Score,
     Threat,
     ThreatModel,
 )
@@ -195,6 +196,29 @@ def _addressing(
     return found
 
 
+def _likelihood(rule: Rule, category: str, ef: ElementFacts) -> Score:
+    """scoring.likelihood, with the element's side computed once per element."""
+    key = ("likelihood", scoring.authentication_matters(category))
+    exposure = ef.memo.get(key)
+    if exposure is None:
+        exposure = ef.memo[key] = scoring.exposure_factors(ef.kind, category, ef.facts)
+    base = rule.likelihood
+    return scoring.scored(base, [("base", 0, rule.likelihood_reason or f"rule base rate {base}"), *exposure])
+
+
+def _impact(rule: Rule, category: str, ef: ElementFacts, view: ArchitectureView) -> Score:
+    """scoring.impact, with the element's side computed once per element and dimension."""
+    spec = rule.impact
+    if spec.base is not None:
+        return scoring.impact(category, spec.dimension, spec.base, spec.min, spec.reason, [], ef.facts)
+    key = ("impact", spec.dimension or scoring.CATEGORY_DIMENSION[category])
+    found = ef.memo.get(key)
+    if found is None:
+        found = ef.memo[key] = scoring.data_factors(key[1], [view.data[d] for d in ef.data], ef.facts)
+    start, specs = found
+    return scoring.floored(start, specs, spec.min, spec.reason)
+
+
 def _make_threat(
     rule: Rule,
     ef: ElementFacts,
@@ -209,11 +233,8 @@ def _make_threat(
     else:
         tid = stable_id("T", rule.id, ef.kind, ef.id)
     category = rule.category.value
-    lk = scoring.likelihood(rule.likelihood, rule.likelihood_reason, ef.kind, category, ef.facts, zone_names)
-    assets = [view.data[d] for d in ef.data]
-    im = scoring.impact(
-        category, rule.impact.dimension, rule.impact.base, rule.impact.min, rule.impact.reason, assets, ef.facts
-    )
+    lk = _likelihood(rule, category, ef)
+    im = _impact(rule, category, ef, view)
     inherent = scoring.figure(lk.value, im.value)
     prepared = _prepared(rule, knowledge)
     present = _addressing(rule, ef, prepared.wanted, custom)

@@ -170,6 +170,16 @@ class ElementFacts:
     data: list[str]
     controls: dict[str, AppliedControl] = field(default_factory=dict)
     elements: list[str] = field(default_factory=list)
+    # What the engine derives from these facts for more than one rule (e.g. the
+    # exposure factors of likelihood), computed once per element. Not part of its value.
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass
+class _ZoneIndex:
+    members: dict[str, list[Component]] = field(default_factory=dict)  # nested zones included
+    entering: dict[str, list[Flow]] = field(default_factory=dict)  # flows from outside into a member
+    children: dict[str, int] = field(default_factory=dict)  # zones nested directly inside
 
 
 class ArchitectureView:
@@ -192,6 +202,7 @@ class ArchitectureView:
         self._baseline_components, self._baseline_flows, self._baseline_zones = self._match_baseline()
         self._component_facts: dict[str, ElementFacts] = {}
         self._flow_controls: dict[str, set[str]] = {}
+        self._zone_index: _ZoneIndex | None = None
 
     # ------------------------------------------------------------ helpers
     def canonical(self, control: str) -> str:
@@ -433,13 +444,32 @@ class ArchitectureView:
         return ElementFacts("flow", f.id, facts, variables, [d.id for d in carried], controls, [f.source, f.id, f.target])
 
     # ------------------------------------------------------------ zones
+    def _zones_indexed(self) -> _ZoneIndex:
+        """Members, entering flows and child counts of every zone, from one pass over
+        the architecture (scanning it once per zone grows with zones x elements).
+        Built from self.arch on first use; lists keep the architecture's order."""
+        if self._zone_index is None:
+            index = _ZoneIndex()
+            for c in self.arch.components:
+                for zid in self._ancestors.get(c.zone, []):
+                    index.members.setdefault(zid, []).append(c)
+            zones_of = {c.id: self._ancestors.get(c.zone, []) for c in self.arch.components}
+            for f in self.arch.flows:
+                source_zones = zones_of.get(f.source, [])
+                for zid in zones_of.get(f.target, []):
+                    if zid not in source_zones:
+                        index.entering.setdefault(zid, []).append(f)
+            for other in self.arch.zones:
+                if other.parent is not None:
+                    index.children[other.parent] = index.children.get(other.parent, 0) + 1
+            self._zone_index = index
+        return self._zone_index
+
     def zone(self, z: Zone) -> ElementFacts:
-        members = [c for c in self.arch.components if z.id in self._ancestors.get(c.zone, [])]
-        member_ids = {c.id for c in members}
+        index = self._zones_indexed()
+        members = index.members.get(z.id, [])
         stored = list({d: self.data[d] for c in members for d in c.stores if d in self.data}.values())
-        entering = [
-            f for f in self.arch.flows if f.target in member_ids and f.source not in member_ids
-        ]
+        entering = index.entering.get(z.id, [])
         parent = self.zones.get(z.parent) if z.parent else None
         facts: dict[str, Any] = {
             "id": z.id,
@@ -448,7 +478,7 @@ class ArchitectureView:
             "parent.trust": parent.trust.value if parent else None,
             "components.count": len(members),
             "components.direct": sum(1 for c in members if c.zone == z.id),
-            "children.count": sum(1 for other in self.arch.zones if other.parent == z.id),
+            "children.count": index.children.get(z.id, 0),
             "components.types": sorted({c.type.value for c in members}),
             "stores.classification": _max_class(stored),
             "stores.tags": sorted({t for d in stored for t in d.tags}),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from threatline.model.architecture import CLASSIFICATION_ORDER, DataAsset
+from threatline.model.architecture import CLASSIFICATION_ORDER, TRUST_ORDER, DataAsset
 from threatline.model.threatmodel import Factor, RiskFigure, Score, Steps, Threat
 
 SCORING_MODEL = "threatline-5x5/1"
@@ -83,12 +83,25 @@ def shared_factor(name: str, delta: int, reason: str) -> Factor:
 
 def _shared_score(value: int, base: int, specs: list[FactorSpec]) -> Score:
     key = (value, base, tuple(specs))
-    return shared(
-        _SCORES, key, lambda: Score(value=value, base=base, factors=[shared_factor(*spec) for spec in specs])
-    )
+    return shared(_SCORES, key, lambda: _new_shared_score(value, base, specs))
 
 
-def _score(base: int, specs: list[FactorSpec]) -> Score:
+# explain()'s wording of each shared Score, by id: a draft explains every threat
+# from a few distinct scores. Only shared scores are listed (their factors are
+# never edited); the stored Score makes a reused id() harmless.
+_SCORE_WORDING: dict[int, tuple[Score, str]] = {}
+
+
+def _new_shared_score(value: int, base: int, specs: list[FactorSpec]) -> Score:
+    score = Score(value=value, base=base, factors=[shared_factor(*spec) for spec in specs])
+    if len(_SCORE_WORDING) >= _SHARED_LIMIT:
+        _SCORE_WORDING.clear()
+    _SCORE_WORDING[id(score)] = (score, _wording(score))
+    return score
+
+
+def scored(base: int, specs: list[FactorSpec]) -> Score:
+    """A (shared) score: base moved by each factor's delta, clamped to 1..5 at each step."""
     value = base
     for _, delta, _ in specs:
         value = clamp(value + delta)
@@ -98,13 +111,21 @@ def _score(base: int, specs: list[FactorSpec]) -> Score:
 def likelihood(
     base: int, base_reason: str, kind: str, category: str, facts: dict[str, Any], zone_names: dict[str, str]
 ) -> Score:
-    factors: list[FactorSpec] = [("base", 0, base_reason or f"rule base rate {base}")]
+    specs = [("base", 0, base_reason or f"rule base rate {base}"), *exposure_factors(kind, category, facts)]
+    return scored(base, specs)
+
+
+def exposure_factors(kind: str, category: str, facts: dict[str, Any]) -> tuple[FactorSpec, ...]:
+    """The element's side of likelihood: where it can be reached from, internet
+    exposure, missing authentication. The same for every rule on the element that
+    hits the same category, so a draft computes it once per element (and auth kind)."""
+    factors: list[FactorSpec] = []
     if kind == "component":
         position = facts.get("exposure")
         where = "its zone or a caller's"
     elif kind == "flow":
         ranks = [facts.get("source.zone.trust"), facts.get("target.zone.trust")]
-        position = min((r for r in ranks if r), key=_trust_rank, default=None)
+        position = min((r for r in ranks if r), key=TRUST_ORDER.index, default=None)
         where = "an endpoint's zone"
     else:
         position = facts.get("inbound.from_trust") or facts.get("trust")
@@ -115,20 +136,19 @@ def likelihood(
             factors.append(("exposure", delta, f"{reason} ({where} is {position})"))
     if kind == "component" and facts.get("internet_facing") and position != "untrusted":
         factors.append(("internet-facing", 1, "marked internet_facing"))
-    if category in ("spoofing", "elevation_of_privilege"):
+    if authentication_matters(category):
         if kind == "flow" and facts.get("authentication") == "none":
             factors.append(("no-authentication", 1, "the flow carries no authentication"))
         elif kind == "component" and facts.get("inbound.unauthenticated") and facts.get("inbound.crossing"):
             factors.append(
                 ("no-authentication", 1, "accepts unauthenticated requests from a zone of lower trust")
             )
-    return _score(base, factors)
+    return tuple(factors)
 
 
-def _trust_rank(level: str) -> int:
-    from threatline.model.architecture import TRUST_ORDER
-
-    return TRUST_ORDER.index(level)
+def authentication_matters(category: str) -> bool:
+    """Missing authentication raises the likelihood of these categories only."""
+    return category in ("spoofing", "elevation_of_privilege")
 
 
 def impact(
@@ -140,10 +160,16 @@ def impact(
     assets: Iterable[DataAsset],
     facts: dict[str, Any],
 ) -> Score:
-    dim = dimension or CATEGORY_DIMENSION[category]
-    assets = list(assets)
     if base is not None:
         return _shared_score(base, base, [("base", 0, reason or f"rule sets impact {base}")])
+    start, specs = data_factors(dimension or CATEGORY_DIMENSION[category], list(assets), facts)
+    return floored(start, specs, minimum, reason)
+
+
+def data_factors(dim: str, assets: list[DataAsset], facts: dict[str, Any]) -> tuple[int, tuple[FactorSpec, ...]]:
+    """The element's side of impact on one CIA dimension: the start value and the
+    factors its data and criticality give. The same for every rule on the element
+    that hits that dimension, so a draft computes it once per element and dimension."""
     top = max(assets, key=lambda a: CLASSIFICATION_ORDER.index(a.classification.value), default=None)
     tags = sorted({t for a in assets for t in a.tags})
     if top is None:
@@ -165,6 +191,13 @@ def impact(
     crit = str(facts.get("properties.criticality", facts.get("target.properties.criticality", ""))).lower()
     if dim == "availability" and (crit in ("high", "critical") or facts.get("properties.critical") is True):
         factors.append(("criticality", 1, f"element criticality is {crit or 'critical'}"))
+    return start, tuple(factors)
+
+
+def floored(start: int, specs: Iterable[FactorSpec], minimum: int, reason: str) -> Score:
+    """An impact score from its start and factors, raised to a rule's minimum (with a
+    'floor' factor saying so) when the factors leave it lower."""
+    factors = list(specs)
     value = start
     for _, delta, _ in factors:
         value = clamp(value + delta)
@@ -197,11 +230,17 @@ def shared_steps(likelihood_steps: int, impact_steps: int) -> Steps:
     return shared(_STEPS, key, lambda: Steps(likelihood=likelihood_steps, impact=impact_steps))
 
 
+def _wording(score: Score) -> str:
+    moves = [f"{'+' if f.delta > 0 else ''}{f.delta} {f.reason}" for f in score.factors if f.delta]
+    base = next((f.reason for f in score.factors if f.name in ("base", "data")), "")
+    return "; ".join([base, *moves]) if moves else base
+
+
 def explain(lk: Score, im: Score, inherent: RiskFigure, current: RiskFigure, control_notes: list[str]) -> str:
     def parts(score: Score) -> str:
-        moves = [f"{'+' if f.delta > 0 else ''}{f.delta} {f.reason}" for f in score.factors if f.delta]
-        base = next((f.reason for f in score.factors if f.name in ("base", "data")), "")
-        return "; ".join([base, *moves]) if moves else base
+        known = _SCORE_WORDING.get(id(score))
+        return known[1] if known is not None and known[0] is score else _wording(score)
+
     text = (
         f"likelihood {lk.value} ({parts(lk)}) x impact {im.value} ({parts(im)}) "
         f"gives {inherent.severity}"
