@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import heapq
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -226,10 +225,19 @@ def _threat_table(model: Any, names: dict[str, str]) -> None:
     table.add_column("Threat")
     table.add_column("Severity")
     table.add_column("Current")
+    # Only the most severe threats can make the table: group by severity in one cheap
+    # pass, then rank just the groups that fill it rather than every threat.
+    by_severity: dict[str, list[Any]] = {s: [] for s in SEVERITY_ORDER}
+    for t in model.threats:
+        by_severity[t.severity].append(t)
+    candidates: list[Any] = []
+    for severity in reversed(SEVERITY_ORDER):
+        if len(candidates) >= TABLE_ROWS:
+            break
+        candidates += by_severity[severity]
     severity_rank = {s: i for i, s in enumerate(SEVERITY_ORDER)}
-    # Only the first rows are shown: select them (n log 60) instead of sorting every threat.
-    ranked = heapq.nsmallest(TABLE_ROWS, model.threats,
-                             key=lambda t: (-severity_rank[t.severity], t.target, t.category.value))
+    # (a StrEnum category sorts as its value)
+    ranked = sorted(candidates, key=lambda t: (-severity_rank[t.severity], t.target, t.category))[:TABLE_ROWS]
     if len(model.threats) > TABLE_ROWS:
         table.caption = f"the {TABLE_ROWS} most severe of {len(model.threats)} threats; all are in the report"
     for t in ranked:
