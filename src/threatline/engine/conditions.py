@@ -98,7 +98,7 @@ class Compiler:
                 parts.append(self._all([self.compile(c, f"{sub}[{i}]") for i, c in enumerate(_seq(value, sub))]))
             elif key == "any":
                 preds = [self.compile(c, f"{sub}[{i}]") for i, c in enumerate(_seq(value, sub))]
-                parts.append(lambda f, preds=preds: any(p(f) for p in preds))
+                parts.append(_any(preds))
             elif key == "not":
                 inner = self.compile(value, sub)
                 parts.append(lambda f, inner=inner: not inner(f))
@@ -110,7 +110,7 @@ class Compiler:
     def _all(preds: list[Predicate]) -> Predicate:
         if len(preds) == 1:
             return preds[0]
-        return lambda f: all(p(f) for p in preds)
+        return _every(preds)
 
     def _fact(self, fact: str, matcher: Any, path: str) -> Predicate:
         spec = self.spec(fact, path)
@@ -190,21 +190,26 @@ class Compiler:
             wanted = frozenset(_norm(v) for v in operand)
             if op == "contains_any":
                 needles = [str(v).lower() for v in operand]
-                return lambda f: any(n in _text(f.get(fact)) for n in needles)
+
+                def contains_any(f: Facts) -> bool:
+                    text = _text(f.get(fact))
+                    return any(n in text for n in needles)
+
+                return contains_any
             if op == "all":
-                return lambda f: wanted <= frozenset(_norm(v) for v in _as_list(f.get(fact)))
+                return lambda f: wanted <= frozenset(_norm_items(f.get(fact)))
             if op in ("in", "any"):
                 if is_list or spec.kind == "any":
-                    return lambda f: not wanted.isdisjoint(_norm(v) for v in _as_list(f.get(fact)))
+                    return lambda f: not wanted.isdisjoint(_norm_items(f.get(fact)))
                 return lambda f: _norm(f.get(fact)) in wanted
             # not_in / none
             if is_list or spec.kind == "any":
-                return lambda f: wanted.isdisjoint(_norm(v) for v in _as_list(f.get(fact)))
+                return lambda f: wanted.isdisjoint(_norm_items(f.get(fact)))
             return lambda f: _norm(f.get(fact)) not in wanted
         if op == "contains":
             needle = str(operand).lower()
             if is_list:
-                return lambda f: needle in (_norm(v) for v in _as_list(f.get(fact)))
+                return lambda f: needle in _norm_items(f.get(fact))
             return lambda f: needle in _text(f.get(fact))
         # eq / ne
         if isinstance(operand, (list, dict)):
@@ -212,7 +217,7 @@ class Compiler:
         self._check_level(spec, operand, path)
         value = _norm(operand)
         if is_list:
-            pred: Predicate = lambda f: value in (_norm(v) for v in _as_list(f.get(fact)))  # noqa: E731
+            pred: Predicate = lambda f: value in _norm_items(f.get(fact))  # noqa: E731
         elif spec.kind == "any":
             # Free-form facts may hold a list at run time: then equality means membership,
             # as it does for list facts.
@@ -226,6 +231,35 @@ class Compiler:
         if op == "ne":
             return lambda f: not pred(f)
         return pred
+
+
+# Conditions run for every rule on every element: plain loops rather than
+# all()/any() over generators, which cost a generator object per call.
+def _every(preds: list[Predicate]) -> Predicate:
+    def every(f: Facts) -> bool:
+        for p in preds:
+            if not p(f):
+                return False
+        return True
+
+    return every
+
+
+def _any(preds: list[Predicate]) -> Predicate:
+    def some(f: Facts) -> bool:
+        for p in preds:
+            if p(f):
+                return True
+        return False
+
+    return some
+
+
+def _norm_items(value: Any) -> list[Any]:
+    """_norm of each item of a fact read as a list."""
+    if type(value) is list:
+        return [v.lower() if type(v) is str else _norm(v) for v in value]
+    return [_norm(v) for v in _as_list(value)]
 
 
 def _seq(value: Any, path: str) -> list[Any]:
@@ -243,6 +277,8 @@ def _present(value: Any) -> bool:
 
 
 def _norm(value: Any) -> Any:
+    if type(value) is str:  # the common case first; the same as str(value).lower() below
+        return value.lower()
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, (int, float)):

@@ -81,6 +81,8 @@ def propose_mitigations(
 ) -> list[Mitigation]:
     mitigations: dict[str, Mitigation] = {}
     before_by_threat: dict[str, RiskFigure] = {}
+    # Ids are hashes of (control, placement); many threats share a placement.
+    ids: dict[tuple[str, str], str] = {}
     for threat in threats:
         rule = rules[threat.rule or ""]
         lk_steps: list[int] = []
@@ -95,7 +97,9 @@ def propose_mitigations(
                     continue
                 control = knowledge.controls.get(cid)
                 placement, pkind = placement_of(ab.at, ef, view)
-                mid = stable_id("M", cid, placement)
+                mid = ids.get((cid, placement))
+                if mid is None:
+                    mid = ids[(cid, placement)] = stable_id("M", cid, placement)
                 m = mitigations.get(mid)
                 if m is None:
                     m = _new_mitigation(mid, cid, control, placement, pkind, view)
@@ -145,11 +149,14 @@ def _new_mitigation(
     )
 
 
+_RANK = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+
+
 def _explain(m: Mitigation, control: Control | None, before: dict[str, RiskFigure]) -> None:
     m.threats.sort()
     m.outcomes.sort(key=lambda o: o.threat)
-    worst_before = max((before[o.threat].severity for o in m.outcomes), key=SEVERITY_ORDER.index, default="low")
-    worst_after = max((o.after.severity for o in m.outcomes), key=SEVERITY_ORDER.index, default="low")
+    worst_before = max((before[o.threat].severity for o in m.outcomes), key=_RANK.__getitem__, default="low")
+    worst_after = max((o.after.severity for o in m.outcomes), key=_RANK.__getitem__, default="low")
     n = len(m.threats)
     effect = []
     if m.likelihood_steps:
@@ -160,7 +167,7 @@ def _explain(m: Mitigation, control: Control | None, before: dict[str, RiskFigur
         f"{m.name} on {m.placement_name} addresses {n} threat{'s' if n != 1 else ''} "
         f"({', '.join(effect) or 'no direct score effect'}); worst severity {worst_before} -> {worst_after}."
     )
-    remaining = [o for o in m.outcomes if SEVERITY_ORDER.index(o.after.severity) >= SEVERITY_ORDER.index("medium")]
+    remaining = [o for o in m.outcomes if _RANK[o.after.severity] >= _RANK["medium"]]
     words = (
         f"{len(remaining)} of {n} addressed threats stay at medium or above with this control alone"
         if remaining
