@@ -19,7 +19,7 @@ from pathlib import Path
 from threatline.drift.affected import Weights, affected
 from threatline.drift.diff import Change, diff
 from threatline.drift.impact import ChangeImpact, ImpactItem, by_change, impact, superseders
-from threatline.drift.rerun import threats_for
+from threatline.drift.rerun import narrowed, threats_for
 from threatline.drift.snapshot import Snapshot, baseline_attrs, baseline_key, stored_snapshot
 from threatline.drift.state import AcceptanceInfo, ModelInfo, OpenItem
 from threatline.engine.knowledge import Knowledge
@@ -192,7 +192,7 @@ def _analyse(
                                          hint="re-draft the model to record a fresh snapshot")]) from None
     if changes:
         weights = Weights(arch)
-        scope = affected(changes, arch, weights)
+        scope = narrowed(affected(changes, arch, weights), changes, arch, knowledge)
         fresh = threats_for(arch, knowledge, scope)
         items = impact(changes, info, fresh, scope, weights, superseders(knowledge.rules))
         grouped = by_change(changes, items, weights)

@@ -27,8 +27,10 @@ flows into them. test_drift.py checks that the re-run equals a full draft.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from threatline.drift.affected import Affected
+from threatline.drift.diff import ADDED, REMOVED, RENAMED, Change
 from threatline.engine.draft import match_threats
 from threatline.engine.facts import ArchitectureView, ElementFacts
 from threatline.engine.knowledge import Knowledge
@@ -43,6 +45,16 @@ def _part(arch: Architecture, components: list[Component], flows: list[Flow]) ->
         version=1, system=arch.system, data=arch.data, zones=arch.zones, components=components, flows=flows,
         baseline=arch.baseline, controls=arch.controls,
     )
+
+
+def _view_around(arch: Architecture, core: set[str], knowledge: Knowledge) -> ArchitectureView:
+    """A view giving the components in `core` (and the flows between them and others) the
+    facts the full view gives them: every flow touching the core and the components at
+    their other ends, in document order."""
+    near = [f for f in arch.flows if f.source in core or f.target in core]
+    ends = core | {f.source for f in near} | {f.target for f in near}
+    return ArchitectureView(_part(arch, [c for c in arch.components if c.id in ends], near),
+                            knowledge.implied(), knowledge.aliases)
 
 
 def threats_for(arch: Architecture, knowledge: Knowledge, scope: Affected) -> list[Threat]:
@@ -61,10 +73,7 @@ def threats_for(arch: Architecture, knowledge: Knowledge, scope: Affected) -> li
         for f in wanted_flows:
             core.add(f.source)
             core.add(f.target)
-        # Every flow touching the core and the components at their other ends, in document order.
-        near = [f for f in arch.flows if f.source in core or f.target in core]
-        ends = core | {f.source for f in near} | {f.target for f in near}
-        view = ArchitectureView(_part(arch, [c for c in arch.components if c.id in ends], near), implied, aliases)
+        view = _view_around(arch, core, knowledge)
         elements: list[ElementFacts] = [view.component(c) for c in wanted_components]
         elements += [view.flow(view.flows_by_id[f.id]) for f in wanted_flows]
         threats.update(match_threats(elements, view, knowledge))
@@ -96,3 +105,105 @@ def threats_for(arch: Architecture, knowledge: Knowledge, scope: Affected) -> li
             zone_elements.append(scoped.zone(zone_view.zones[z]))
         threats.update(match_threats(zone_elements, zone_view, knowledge))
     return list(threats.values())
+
+
+# ---------------------------------------------------------------- narrowing the scope by facts
+
+_COMPONENT_FIELDS = {"type": "type", "zone": "zone", "tech": "tech", "stores": "stores", "controls": "controls"}
+_FLOW_FIELDS = {"from": "from", "to": "to", "protocol": "protocol", "encrypted": "encrypted",
+                "authentication": "authentication", "bidirectional": "bidirectional", "data": "data",
+                "controls": "controls"}
+_EMPTY: dict[str, Any] = {"stores": [], "controls": [], "data": [], "tech": "", "properties": {}}
+
+
+def _previous_element(model: type[Component] | type[Flow], fields: dict[str, str], current: Component | Flow | None,
+                      change: Change) -> Component | Flow:
+    """The element as it was: the current one with the changed attributes set back to their
+    snapshot values (a removed one entirely from its snapshot attributes)."""
+    before = change.before or {}
+    if current is None:
+        doc: dict[str, Any] = {"id": change.id}
+        names = set(fields) | {"properties"}
+    else:
+        doc = current.model_dump(by_alias=True)
+        names = {a.name.split(".", 1)[0] for a in change.attributes}
+    for name in names:
+        key = fields.get(name, name)
+        doc[key] = before.get(name, _EMPTY.get(name))
+    return model.model_validate(doc)
+
+
+def _previous(arch: Architecture, changes: list[Change]) -> Architecture:
+    """The architecture the snapshot describes, rebuilt from the current one and the changes
+    of components and flows (names and descriptions, which the snapshot does not hold, are
+    the current ones)."""
+    components = {c.id: c for c in arch.components}
+    flows = {f.id: f for f in arch.flows}
+    for ch in changes:
+        pool: dict[str, Any] = components if ch.element == "component" else flows
+        if ch.kind == ADDED:
+            pool.pop(ch.id, None)
+        elif ch.element == "component":
+            pool[ch.id] = _previous_element(Component, _COMPONENT_FIELDS, pool.get(ch.id), ch)
+        else:
+            pool[ch.id] = _previous_element(Flow, _FLOW_FIELDS, pool.get(ch.id), ch)
+    return _part(arch, list(components.values()), list(flows.values()))
+
+
+def _same_facts(a: ElementFacts, b: ElementFacts) -> bool:
+    """Everything a rule, the scoring and a threat's recorded fields read of an element
+    (names only reach a threat's text, which drift does not compare)."""
+    return (a.facts == b.facts and a.controls == b.controls and sorted(a.data) == sorted(b.data)
+            and a.elements == b.elements)
+
+
+def narrowed(scope: Affected, changes: list[Change], arch: Architecture, knowledge: Knowledge) -> Affected:
+    """The scope without the components whose facts the changes leave exactly as they were,
+    and without the flows whose endpoints' facts are all unchanged.
+
+    drift.affected selects every component whose facts a change *can* alter; many are left
+    as they were (a flow losing TLS changes its target's inbound facts, yet the target's
+    controls, exposure and everything else a flow reads of it may stay the same). An
+    element's threats are a function of its facts (ElementFacts: the facts rules and
+    scoring read, the controls in effect, the data at stake, the ids a threat id hashes),
+    of the data assets and organisation controls, and of the rule packs; so an element
+    whose facts are equal before and after has the same threats, and impact() finds
+    nothing on it unless it was changed itself (kept here) or carries changed data (such
+    changes are not narrowed). A flow's facts read its own attributes and its endpoints'
+    facts; the endpoints outside the scope have unchanged facts (drift.affected selects
+    every component a change can reach; tests/test_drift.py checks both properties).
+
+    Only changes of components and flows are narrowed; a change to a zone, a data asset,
+    the baseline or an organisation control, or a probable rename, keeps the whole scope.
+    """
+    if scope.everything or not changes or any(
+        c.element not in ("component", "flow") or c.kind == RENAMED for c in changes
+    ):
+        return scope
+    direct = {c.id for c in changes if c.kind != REMOVED}
+    candidates = {cid for cid in scope.components if cid not in direct}
+    if not candidates:
+        return scope
+    try:
+        before = _previous(arch, changes)
+    except ValueError:  # a snapshot value the model no longer accepts: keep the whole scope
+        return scope
+    new_view = _view_around(arch, candidates, knowledge)
+    old_view = _view_around(before, candidates, knowledge)
+    unchanged = {
+        cid for cid in candidates
+        if cid in new_view.components and cid in old_view.components
+        and _same_facts(new_view.component(cid), old_view.component(cid))
+    }
+    if not unchanged:
+        return scope
+    reached = set(scope.components) - unchanged  # components whose facts changed (or were changed)
+    flows = {f.id: f for f in arch.flows}
+    kept_flows = {
+        fid: causes for fid, causes in scope.flows.items()
+        if fid in direct or fid not in flows or flows[fid].source in reached or flows[fid].target in reached
+    }
+    return Affected(
+        components={cid: causes for cid, causes in scope.components.items() if cid not in unchanged},
+        flows=kept_flows, zones=scope.zones, everything=False,
+    )

@@ -1,0 +1,161 @@
+"""The narrowed re-run scope (drift.rerun.narrowed) is complete: properties on generated
+architectures, one to three edits at a time.
+
+- components outside drift.affected's scope keep every fact (what narrowing relies on
+  for the far endpoint of a flow);
+- a full draft of the edited architecture differs from the original's only on the
+  elements of the narrowed scope (and the changed ones);
+- the drift items found with the narrowed scope are exactly those found with the whole
+  affected scope, for a model drafted from the original.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from test_drift import AUTHS, CONTROLS, EDITS, PROPERTY, PROTOCOLS, TYPES, _edit, architectures
+from threatline.drift.affected import Weights, affected
+from threatline.drift.diff import diff
+from threatline.drift.impact import impact, superseders
+from threatline.drift.rerun import narrowed, threats_for
+from threatline.drift.snapshot import Snapshot
+from threatline.drift.state import ModelInfo
+from threatline.engine.draft import draft
+from threatline.engine.facts import ArchitectureView
+from threatline.model.architecture import Architecture
+
+# Edits of components and flows (the ones narrowing acts on), plus the others, which keep
+# the whole scope, mixed in.
+NARROWED = ["component-attr", "flow-attr", "add-component", "remove-flow", "add-flow", "remove-component"]
+
+
+@st.composite
+def larger_architectures(draw: Any) -> dict[str, Any]:
+    """test_drift's architectures with more components and flows, so that a change has
+    neighbours whose facts it can leave alone (what narrowing prunes)."""
+    doc = draw(architectures())
+    # Zones of a trust level already used: a component moved between them keeps its trust.
+    for i in range(draw(st.integers(0, 3))):
+        like = draw(st.sampled_from(doc["zones"]))
+        doc["zones"].append({"id": f"y{i}", "trust": like["trust"], **({"parent": like["parent"]} if like.get("parent") else {})})
+    zones = [z["id"] for z in doc["zones"]]
+    data_ids = [d["id"] for d in doc["data"]]
+    for i in range(draw(st.integers(0, 5))):
+        comp: dict[str, Any] = {"id": f"x{i}", "type": draw(st.sampled_from(TYPES)), "zone": draw(st.sampled_from(zones)),
+                                "controls": draw(st.lists(st.sampled_from(CONTROLS), unique=True, max_size=2))}
+        if draw(st.booleans()):
+            comp["properties"] = {"internet_facing": draw(st.booleans())}
+        doc["components"].append(comp)
+    ids = [c["id"] for c in doc["components"]]
+    for i in range(draw(st.integers(0, 10))):
+        a, b = draw(st.sampled_from(ids)), draw(st.sampled_from(ids))
+        if a == b:
+            continue
+        flow: dict[str, Any] = {"id": f"g{i}", "from": a, "to": b, "protocol": draw(st.sampled_from(PROTOCOLS)),
+                                "authentication": draw(st.sampled_from(AUTHS)), "bidirectional": False,
+                                "controls": draw(st.lists(st.sampled_from(CONTROLS), unique=True, max_size=2))}
+        if data_ids:
+            flow["data"] = draw(st.lists(st.sampled_from(data_ids), unique=True, max_size=2))
+        doc["flows"].append(flow)
+    return doc
+
+
+@pytest.fixture(scope="module")
+def knowledge():
+    from threatline.formats.knowledge_packs import load_knowledge
+
+    return load_knowledge()
+
+
+def _edited(doc: dict[str, Any], data: Any) -> dict[str, Any]:
+    edited = copy.deepcopy(doc)
+    kinds = data.draw(st.lists(st.sampled_from(NARROWED), min_size=1, max_size=3))
+    if data.draw(st.booleans()):
+        kinds.append(data.draw(st.sampled_from(EDITS)))
+    for kind in kinds:
+        try:
+            _edit(edited, kind, data)
+        except (StopIteration, ValueError, IndexError):
+            pass  # an edit that does not apply to this document after the others
+    # Unique ids even when an edit ran twice (add-component, add-flow).
+    for section in ("components", "flows"):
+        seen: dict[str, int] = {}
+        for e in edited[section]:
+            seen[e["id"]] = seen.get(e["id"], 0) + 1
+            if seen[e["id"]] > 1:
+                e["id"] = f"{e['id']}-{seen[e['id']]}"
+    ids = {c["id"] for c in edited["components"]}
+    edited["flows"] = [f for f in edited["flows"] if f["from"] in ids and f["to"] in ids and f["from"] != f["to"]]
+    return edited
+
+
+def _valid(doc: dict[str, Any]) -> Architecture | None:
+    try:
+        return Architecture.model_validate(copy.deepcopy(doc))
+    except ValueError:
+        return None
+
+
+@PROPERTY
+@given(larger_architectures(), st.data())
+def test_components_outside_the_scope_keep_every_fact(knowledge, doc, data):
+    a, b = _valid(doc), _valid(_edited(doc, data))
+    if a is None or b is None:
+        return
+    changes = diff(Snapshot.from_architecture(a), Snapshot.from_architecture(b))
+    scope = affected(changes, b)
+    touched = scope.targets() | {c.id for c in changes}
+    va = ArchitectureView(a, knowledge.implied(), knowledge.aliases)
+    vb = ArchitectureView(b, knowledge.implied(), knowledge.aliases)
+    for c in b.components:
+        if c.id in touched or c.id not in va.components:
+            continue
+        fa, fb = va.component(c.id), vb.component(c.id)
+        assert (fa.facts, fa.controls, sorted(fa.data)) == (fb.facts, fb.controls, sorted(fb.data)), c.id
+
+
+@PROPERTY
+@given(larger_architectures(), st.data())
+def test_threats_outside_the_narrowed_scope_never_change(knowledge, doc, data):
+    a, b = _valid(doc), _valid(_edited(doc, data))
+    if a is None or b is None:
+        return
+    changes = diff(Snapshot.from_architecture(a), Snapshot.from_architecture(b))
+    scope = narrowed(affected(changes, b), changes, b, knowledge)
+    touched = scope.targets() | {c.id for c in changes} | {c.old_id for c in changes if c.old_id}
+
+    def key(t):
+        return (t.severity, t.coverage, tuple(t.current_mitigations), tuple(t.data), tuple(t.elements))
+
+    before = {t.id: key(t) for t in draft(a, knowledge).threats if t.target not in touched}
+    after = {t.id: key(t) for t in draft(b, knowledge).threats if t.target not in touched}
+    assert before == after
+
+
+@PROPERTY
+@given(larger_architectures(), st.data())
+def test_narrowed_scope_finds_the_same_items(knowledge, doc, data):
+    a, b = _valid(doc), _valid(_edited(doc, data))
+    if a is None or b is None:
+        return
+    changes = diff(Snapshot.from_architecture(a), Snapshot.from_architecture(b))
+    if not changes:
+        return
+    model = draft(a, knowledge)
+    weights = Weights(b)
+    whole = affected(changes, b, weights)
+    narrow = narrowed(whole, changes, b, knowledge)
+    assert narrow.targets() <= whole.targets()
+    stronger = superseders(knowledge.rules)
+
+    def items(scope):
+        info = ModelInfo.of(model, content_hash="", stage="draft")
+        found = impact(changes, info, threats_for(b, knowledge, scope), scope, weights, stronger)
+        return [i.to_dict() for i in found]
+
+    assert items(narrow) == items(whole)
