@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable, Iterator
+from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -17,7 +18,8 @@ from threatline import __version__
 from threatline.engine import scoring
 from threatline.engine.facts import AppliedControl, ArchitectureView, ElementFacts
 from threatline.engine.ids import stable_id
-from threatline.engine.knowledge import TEMPLATE_PATTERN, Knowledge, Rule
+from threatline.engine.conditions import _norm
+from threatline.engine.knowledge import INDEX_FACTS, TEMPLATE_PATTERN, Knowledge, Pin, Rule, pinned_values
 from threatline.engine.mitigations import combine, propose_mitigations, steps
 from threatline.model.architecture import Architecture, StrideCategory
 from threatline.model.threatmodel import (
@@ -67,6 +69,17 @@ class _PreparedRule:
     wanted: dict[str, bool]  # canonical control id -> partial, for the controls it lists
     title: Template
     description: Template
+    pins: dict[str, Pin]  # values of INDEX_FACTS its condition requires (see pinned_values)
+
+
+def _admits(pins: dict[str, Pin], facts: tuple[str, ...], values: tuple[Any, ...]) -> bool:
+    for fact, value in zip(facts, values):
+        pin = pins.get(fact)
+        if pin is not None:
+            allowed, excluded = pin
+            if (allowed is not None and value not in allowed) or value in excluded:
+                return False
+    return True
 
 
 def _prepared(rule: Rule, knowledge: Knowledge) -> _PreparedRule:
@@ -77,6 +90,7 @@ def _prepared(rule: Rule, knowledge: Knowledge) -> _PreparedRule:
             wanted={knowledge.aliases.get(ab.control, ab.control): ab.partial for ab in rule.addressed_by},
             title=Template(rule.title),
             description=Template(rule.description),
+            pins=pinned_values(rule.when, INDEX_FACTS[rule.applies_to]),
         )
         entry = cache[id(rule)] = (rule, prepared)
     return entry[1]
@@ -120,13 +134,19 @@ def _match_threats(elements: list[ElementFacts], view: ArchitectureView, knowled
     by_kind: dict[str, list[Rule]] = {"component": [], "flow": [], "zone": []}
     for rule in knowledge.rules:
         by_kind[rule.applies_to].append(rule)
+    # Rules that can hold for elements with these values of INDEX_FACTS, per kind.
+    candidates: dict[tuple[str, tuple[Any, ...]], list[Rule]] = {}
     threats: dict[str, Threat] = {}
     fired: dict[tuple[str, str], str] = {}  # (rule id, element id) -> threat id
     for ef in elements:
-        etype = ef.facts.get("type")
-        for rule in by_kind[ef.kind]:
-            if rule.type_filter is not None and etype not in rule.type_filter:
-                continue
+        index_facts = INDEX_FACTS[ef.kind]
+        group = (ef.kind, tuple(_norm(ef.facts.get(fact)) for fact in index_facts))
+        rules_here = candidates.get(group)
+        if rules_here is None:
+            rules_here = candidates[group] = [
+                rule for rule in by_kind[ef.kind] if _admits(_prepared(rule, knowledge).pins, index_facts, group[1])
+            ]
+        for rule in rules_here:
             if rule.predicate is None or not rule.predicate(ef.facts):
                 continue
             threat = _make_threat(rule, ef, view, knowledge, custom, zone_names)
@@ -197,26 +217,38 @@ def _addressing(
 
 
 def _likelihood(rule: Rule, category: str, ef: ElementFacts) -> Score:
-    """scoring.likelihood, with the element's side computed once per element."""
-    key = ("likelihood", scoring.authentication_matters(category))
-    exposure = ef.memo.get(key)
-    if exposure is None:
-        exposure = ef.memo[key] = scoring.exposure_factors(ef.kind, category, ef.facts)
-    base = rule.likelihood
-    return scoring.scored(base, [("base", 0, rule.likelihood_reason or f"rule base rate {base}"), *exposure])
+    """scoring.likelihood, computed once per element for each distinct rule base,
+    reason and kind of category (rules on one element mostly share them)."""
+    authentication = scoring.authentication_matters(category)
+    key = ("likelihood", authentication, rule.likelihood, rule.likelihood_reason)
+    found = ef.memo.get(key)
+    if found is None:
+        exposure = ef.memo.get(("exposure", authentication))
+        if exposure is None:
+            exposure = ef.memo[("exposure", authentication)] = scoring.exposure_factors(ef.kind, category, ef.facts)
+        base = rule.likelihood
+        found = ef.memo[key] = scoring.scored(
+            base, [("base", 0, rule.likelihood_reason or f"rule base rate {base}"), *exposure]
+        )
+    return found
 
 
 def _impact(rule: Rule, category: str, ef: ElementFacts, view: ArchitectureView) -> Score:
-    """scoring.impact, with the element's side computed once per element and dimension."""
+    """scoring.impact, computed once per element for each distinct dimension, floor
+    and reason (the element's data factors once per dimension)."""
     spec = rule.impact
     if spec.base is not None:
         return scoring.impact(category, spec.dimension, spec.base, spec.min, spec.reason, [], ef.facts)
-    key = ("impact", spec.dimension or scoring.CATEGORY_DIMENSION[category])
+    dim = spec.dimension or scoring.CATEGORY_DIMENSION[category]
+    key = ("impact", dim, spec.min, spec.reason)
     found = ef.memo.get(key)
     if found is None:
-        found = ef.memo[key] = scoring.data_factors(key[1], [view.data[d] for d in ef.data], ef.facts)
-    start, specs = found
-    return scoring.floored(start, specs, spec.min, spec.reason)
+        data = ef.memo.get(("data", dim))
+        if data is None:
+            data = ef.memo[("data", dim)] = scoring.data_factors(dim, [view.data[d] for d in ef.data], ef.facts)
+        start, specs = data
+        found = ef.memo[key] = scoring.floored(start, specs, spec.min, spec.reason)
+    return found
 
 
 def _make_threat(

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from threatline.engine.conditions import Compiler, ConditionError, Predicate
+from threatline.engine.conditions import Compiler, ConditionError, Predicate, _norm
 from threatline.engine.facts import (
     COMPONENT_FACTS,
     FLOW_FACTS,
@@ -208,6 +208,64 @@ def _type_filter(cond: Any) -> frozenset[str] | None:
         if isinstance(matcher, dict) and set(matcher) == {"in"} and isinstance(matcher["in"], list):
             return frozenset(str(v) for v in matcher["in"])
     return None
+
+
+# Single-valued facts rules most often pin at the top of their condition (the
+# component type; a flow's endpoint types and protocol): drafting groups elements
+# by these values and evaluates only the rules that can hold for the group.
+INDEX_FACTS: dict[str, tuple[str, ...]] = {
+    "component": ("type",),
+    "flow": ("source.type", "target.type", "protocol"),
+    "zone": (),
+}
+
+Pin = tuple["frozenset[Any] | None", "frozenset[Any]"]  # (allowed or None for any, excluded)
+
+
+def pinned_values(cond: Any, facts: tuple[str, ...]) -> dict[str, Pin]:
+    """For each of `facts` that the condition's top-level conjunction constrains with
+    eq/in/ne/not_in (or a plain value), the normalised values it allows or excludes.
+
+    Exact for the facts given (single strings, where a plain value means equality):
+    an element whose value is outside a pin fails that conjunct, so the whole
+    condition, whatever else it says. Conditions under any/not pin nothing."""
+    pins: dict[str, Pin] = {}
+
+    def restrict(fact: str, allowed: frozenset[Any] | None, excluded: frozenset[Any]) -> None:
+        old_allowed, old_excluded = pins.get(fact, (None, frozenset()))
+        if allowed is not None and old_allowed is not None:
+            allowed = allowed & old_allowed
+        elif allowed is None:
+            allowed = old_allowed
+        pins[fact] = (allowed, old_excluded | excluded)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        for key, matcher in node.items():
+            if key == "all":
+                walk(matcher)
+            elif key in facts:
+                if not isinstance(matcher, (dict, list)):
+                    restrict(key, frozenset([_norm(matcher)]), frozenset())
+                elif isinstance(matcher, dict):
+                    for op, operand in matcher.items():
+                        many = isinstance(operand, list)
+                        if op == "eq" and not many and not isinstance(operand, dict):
+                            restrict(key, frozenset([_norm(operand)]), frozenset())
+                        elif op == "in" and many:
+                            restrict(key, frozenset(_norm(v) for v in operand), frozenset())
+                        elif op == "ne" and not many and not isinstance(operand, dict):
+                            restrict(key, None, frozenset([_norm(operand)]))
+                        elif op == "not_in" and many:
+                            restrict(key, None, frozenset(_norm(v) for v in operand))
+
+    walk(cond)
+    return pins
 
 
 class RulePack(_Doc):
