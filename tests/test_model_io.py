@@ -223,3 +223,27 @@ def test_round_trip_property(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, st
     path = _write(tmp_path, model, json_syntax, monkeypatch)
     assert load_threat_model(path) == model
     assert load_yaml(path.read_text(encoding="utf-8"), "x")[0] == model.model_dump(mode="json")
+
+
+def test_json_syntax_is_pydantic_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without characters to escape, the body is exactly model_dump_json(indent=1)."""
+    monkeypatch.setattr(threatmodel_yaml, "JSON_SYNTAX_THRESHOLD", -1)
+    model = _model_with(["plain", "unicode é — 漢字 · °"])
+    assert render_threat_model(model) == HEADER + model.model_dump_json(indent=1) + "\n"
+    assert threatmodel_yaml.render_threat_model_bytes(model) == render_threat_model(model).encode("utf-8")
+
+
+def test_stage_of_without_signoffs_hashes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(index, "stage_hash", lambda model, stage: calls.append(stage) or "x")
+    assert index.stage_of(_drafted(), "content") == "draft"
+    assert calls == []
+
+
+@pytest.mark.parametrize("char", ["\x7f", "\x80", "\x85", "\x9f", "\u2028", "\u2029", "\ufeff", "\ufffe", "\uffff"])
+def test_each_yaml_unsafe_character_alone_is_escaped(char: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(threatmodel_yaml, "JSON_SYNTAX_THRESHOLD", -1)
+    model = _model_with([f"a — {char} b"])  # with an ordinary non-ASCII character beside it
+    text = render_threat_model(model)
+    assert char not in text and f"\\u{ord(char):04x}" in text
+    assert yaml_rs.loads(text, parse_datetime=False) == model.model_dump(mode="json")

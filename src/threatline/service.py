@@ -21,7 +21,7 @@ from threatline.formats.knowledge_packs import (
     load_knowledge_with_sources,
 )
 from threatline.formats.markdown import MarkdownExporter
-from threatline.formats.threatmodel_yaml import YamlExporter, render_threat_model
+from threatline.formats.threatmodel_yaml import YamlExporter, render_threat_model_bytes
 from threatline.formats.yamlio import atomic_write, load_yaml_file, read_text
 from threatline.model.architecture import Architecture
 from threatline.model.diagnostics import Diagnostic, InputError
@@ -110,7 +110,7 @@ def utc_now() -> str:
 
 def save_model(model: ThreatModel, path: Path) -> None:
     """Rewrite a threatmodel.yaml in place, atomically."""
-    atomic_write(path, render_threat_model(model))
+    atomic_write(path, render_threat_model_bytes(model))
 
 
 # ---------------------------------------------------------------- rules check

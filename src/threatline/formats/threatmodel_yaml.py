@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
 
 from threatline.formats.interface import Exporter
-from threatline.formats.yamlio import check_file, dump_yaml, load_yaml, read_text
+from threatline.formats.yamlio import check_file, dump_yaml, gc_paused, load_yaml, read_text
 from threatline.model.architecture import Architecture
 from threatline.model.diagnostics import Diagnostic, InputError, format_path
 from threatline.model.threatmodel import ThreatModel
@@ -59,28 +59,55 @@ class YamlExporter(Exporter):
 # Characters JSON leaves raw that a YAML reader would not carry through a
 # double-quoted scalar: non-printable ones (DEL, C1 controls, U+FFFE/U+FFFF), the ones
 # it folds into line breaks (NEL, U+2028, U+2029) and the BOM. JSON escapes the C0
-# controls, quotes and backslashes itself.
-_JSON_NOT_YAML = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+# controls, quotes and backslashes itself. Matched in the UTF-8 bytes, where each of
+# them is a byte sequence that can only start a character.
+_JSON_NOT_YAML = re.compile(rb"\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf|\xef\xbf[\xbe\xbf]")
+# Looked for first by lead byte: `in` on bytes is a memchr-speed scan, and a pattern
+# that opens with a literal byte is scanned for almost as fast; one alternation over
+# hundreds of megabytes is ten times slower.
+_JSON_NOT_YAML_BY_LEAD: tuple[tuple[bytes, re.Pattern[bytes] | None], ...] = (
+    (b"\x7f", None),
+    (b"\xc2", re.compile(rb"\xc2[\x80-\x9f]")),
+    (b"\xe2", re.compile(rb"\xe2\x80[\xa8\xa9]")),
+    (b"\xef", re.compile(rb"\xef(?:\xbb\xbf|\xbf[\xbe\xbf])")),
+)
 
 
-def _escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
+def _escape(match: re.Match[bytes]) -> bytes:
+    return b"\\u%04x" % ord(match.group().decode("utf-8"))
+
+
+def _yaml_safe_json(body: bytes) -> bytes:
+    """JSON text with the characters YAML would not read back escaped (only inside
+    strings can they occur: JSON's structure is ASCII, so escaping them is exact)."""
+    if body.isascii():
+        return body
+    for lead, pattern in _JSON_NOT_YAML_BY_LEAD:
+        if lead in body and (pattern is None or pattern.search(body)):
+            return _JSON_NOT_YAML.sub(_escape, body)
+    return body
 
 
 def render_threat_model(model: ThreatModel) -> str:
     """The text of threatmodel.yaml: comment header, then block YAML or, for large
     models, JSON syntax (JSON_SYNTAX_THRESHOLD)."""
+    return render_threat_model_bytes(model).decode("utf-8")
+
+
+def render_threat_model_bytes(model: ThreatModel) -> bytes:
+    """render_threat_model as the UTF-8 bytes to write (a large model never becomes a str)."""
     if len(model.threats) > JSON_SYNTAX_THRESHOLD:
         try:
-            body = model.model_dump_json(indent=1)
+            # What model_dump_json(indent=1) returns, before it is decoded into a str.
+            body = model.__pydantic_serializer__.to_json(model, indent=1)
         except PydanticSerializationError:
             pass  # a lone surrogate cannot be UTF-8 encoded; the YAML writer escapes it
         else:
-            if not body.isascii():
-                # Only inside strings (JSON's structure is ASCII), so escaping is exact.
-                body = _JSON_NOT_YAML.sub(_escape, body)
-            return HEADER + body + "\n"
-    return HEADER + dump_yaml(model.model_dump(mode="json"))
+            return _HEADER_BYTES + _yaml_safe_json(body) + b"\n"
+    return (HEADER + dump_yaml(model.model_dump(mode="json"))).encode("utf-8")
+
+
+_HEADER_BYTES = HEADER.encode("utf-8")
 
 
 def load_threat_model(path: Path) -> ThreatModel:
@@ -102,7 +129,8 @@ def load_threat_model_and_sha(path: Path) -> tuple[ThreatModel, str]:
         # Dropping the header from the front of a bytearray does not copy the file.
         del raw[:start]
         try:
-            return ThreatModel.model_validate_json(raw), sha
+            with gc_paused():
+                return ThreatModel.model_validate_json(raw), sha
         except ValidationError as exc:
             syntax = next((e for e in exc.errors() if e["type"] == "json_invalid"), None)
             if syntax is None:
@@ -112,9 +140,11 @@ def load_threat_model_and_sha(path: Path) -> tuple[ThreatModel, str]:
                 raise _json_syntax_error(name, syntax["msg"], header_lines) from None
     del raw
     # Block YAML, or JSON syntax the JSON parser refused (it may be YAML that is not JSON).
-    data, locator = load_yaml(read_text(path, MODEL_MAX_BYTES), name)
+    with gc_paused():
+        data, locator = load_yaml(read_text(path, MODEL_MAX_BYTES), name)
     try:
-        return ThreatModel.model_validate(data), sha
+        with gc_paused():
+            return ThreatModel.model_validate(data), sha
     except ValidationError as exc:
         raise _validation_error(name, exc, locator) from None
 

@@ -9,10 +9,13 @@ built when something needs locating.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -452,6 +455,24 @@ def _represent_str(representer: Any, value: str) -> Any:
     else:
         style = None
     return representer.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building a large tree of objects.
+
+    Every container object created counts towards a collection, and each full
+    collection walks everything built so far: loading a 10,000-component threat model
+    (millions of objects, none of them garbage) spent three quarters of its time
+    there. Reference counting still frees temporaries; the collector resumes after.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def atomic_write(path: Path, text: str | bytes) -> None:

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from threatline.formats.threatmodel_yaml import load_threat_model_and_sha, render_threat_model
+from threatline.formats.threatmodel_yaml import load_threat_model_and_sha, render_threat_model_bytes
 from threatline.formats.yamlio import atomic_write
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import ThreatModel
@@ -45,8 +45,9 @@ class Loaded:
     file_sha: str
 
 
-def render_model(model: ThreatModel) -> str:
-    return render_threat_model(model)
+def render_model(model: ThreatModel) -> bytes:
+    """The bytes of threatmodel.yaml (formats/threatmodel_yaml.py)."""
+    return render_threat_model_bytes(model)
 
 
 class ModelStore:
@@ -115,7 +116,7 @@ class ModelStore:
                     os.fsync(fh.fileno())
                 atomic_write(self.head_path, (previous.hash if previous else "") + "\n")
             # Encoded once: the same bytes are written and hashed.
-            data = render_model(model).encode("utf-8")
+            data = render_model(model)
             atomic_write(self.path, data)
             # Keep the drift index (store/index.py) in step, so `check` need not parse the model.
             write_index(self.path, model, hashlib.sha256(data).hexdigest(), content)

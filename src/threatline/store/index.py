@@ -44,8 +44,10 @@ def stage_of(model: ThreatModel, stakeholder_hash: str) -> str:
     valid = 0
     for stage in STAGES:
         latest = next((s for s in reversed(model.signoffs) if s.stage == stage), None)
+        if latest is None:
+            break  # before hashing: a stage hash serialises the whole model
         expected = stakeholder_hash if stage == "stakeholder" else stage_hash(model, stage)
-        if latest is None or latest.content_hash != expected:
+        if latest.content_hash != expected:
             break
         valid += 1
     return _STAGE_NAMES[valid]
@@ -61,7 +63,7 @@ def write_index(model_path: Path, model: ThreatModel, file_sha256: str, stakehol
     head = {"model_sha256": file_sha256, "model_stat": _stat(model_path), "indexed_at_ns": time.time_ns(),
             "header": _header(info)}
     parts = [_encode(head)]
-    parts += [f"{t.target}\t{_encode(t)}" for t in info.all_threats()]
+    parts += [f"{t.target}\t{_encode(_fields(t))}" for t in info.all_threats()]
     with contextlib.suppress(OSError):
         atomic_write(index_path(model_path), "\n".join(parts) + "\n")
     return info
@@ -71,7 +73,8 @@ def _fields(obj: object) -> dict[str, Any]:
     """A dataclass's fields, for the JSON encoder: what dataclasses.asdict gives, without
     its deep copy of every value (a third of the time of indexing a large model)."""
     if is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: getattr(obj, f.name) for f in fields(obj)}
+        # A plain dataclass's __dict__ holds exactly its fields; one with slots has none.
+        return vars(obj) if hasattr(obj, "__dict__") else {f.name: getattr(obj, f.name) for f in fields(obj)}
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
