@@ -8,6 +8,7 @@ the scan cannot place falls back to the exact yamlio.Locator.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 
@@ -24,44 +25,81 @@ def _indent(line: str) -> int:
 
 _SECTION_TEXT = re.compile(r'^(?:|  )["\']?(data|zones|components|flows|controls|baseline|system|version)["\']?\s*:',
                            re.MULTILINE)
-_ID_TEXT = re.compile(r'(?:^|[ \t{,-])["\']?id["\']?[ \t]*:[ \t]*["\']?([A-Za-z0-9][A-Za-z0-9_.:-]*)', re.MULTILINE)
+# `id: VALUE` at the start of a line or after one of ' \t{,-', the key and value optionally
+# quoted. Searched from the literal 'id' (which the regular expression engine finds fast),
+# the character before it checked apart: the same matches as
+#   (?:^|[ \t{,-])["']?id["']?[ \t]*:[ \t]*["']?(SLUG)
+# scanned from left to right, about ten times faster on a large file.
+_ID_KEY = re.compile(r'id["\']?[ \t]*:[ \t]*["\']?([A-Za-z0-9][A-Za-z0-9_.:-]*)')
+_BOUNDARY = frozenset(" \t{,-")
+_QUOTES = frozenset("\"'")
 
 
 class ElementLines:
     def __init__(self, text: str):
         self._text = text
-        self._lines = text.splitlines()
-        self._ids: dict[tuple[str, str], int] = {}  # (kind, id) -> 0-based line of its id
+        self._lines_cache: list[str] | None = None
+        self._offsets: dict[str, dict[str, int]] = {}  # kind -> id -> offset of its first `id:` key
+        self._newlines: list[int] | None = None  # offsets of the line breaks, for offset -> line
         self._sections: dict[str, int] = {}
         self._items: dict[str, list[int]] | None = None  # section kind -> 0-based first line of each item
         self._spans: list[tuple[int, int, str | None]] = []  # (first line, last line, kind) of each section
         self._locator: Locator | None = None
         self._scan()
 
+    @property
+    def _lines(self) -> list[str]:
+        if self._lines_cache is None:
+            self._lines_cache = self._text.splitlines()
+        return self._lines_cache
+
     def _line(self, offset: int) -> int:
         return self._text.count("\n", 0, offset)
+
+    def _line_of(self, offset: int) -> int:
+        """0-based line of an offset, by bisection over the line breaks (found once)."""
+        if self._newlines is None:
+            self._newlines = [m.start() for m in re.finditer("\n", self._text)]
+        return bisect.bisect_left(self._newlines, offset)
 
     def _scan(self) -> None:
         """Sections, then every `id:` inside data, zones, components, flows and controls (regexes over
         the whole text: fast on a 10,000-component file)."""
+        text = self._text
         heads = []
-        for m in _SECTION_TEXT.finditer(self._text):
-            line = self._lines[self._line(m.start())] if self._lines else ""
+        for m in _SECTION_TEXT.finditer(text):
+            begin = text.rfind("\n", 0, m.start()) + 1
+            end = text.find("\n", m.start())
+            line = text[begin:end if end >= 0 else len(text)]
             if _indent(line) == 0 or line.lstrip().startswith(('"', "'")):
                 heads.append((m.start(), SECTIONS.get(m.group(1))))
-        bounds = [*heads, (len(self._text) + 1, None)]
+        bounds = [*heads, (len(text) + 1, None)]
         for (start, kind), (stop, _) in itertools.pairwise(bounds):
             first = self._line(start)
             if kind is not None:
                 self._sections.setdefault(kind, first)
-            self._spans.append((first, self._line(min(stop, len(self._text))), kind))
+            self._spans.append((first, self._line(min(stop, len(text))), kind))
             if kind is None or kind == "baseline":
                 continue
-            line_no, pos = first, start
-            for m in _ID_TEXT.finditer(self._text, start, stop):
-                line_no += self._text.count("\n", pos, m.start())
-                pos = m.start()
-                self._ids.setdefault((kind, m.group(1)), line_no)
+            found = self._offsets.setdefault(kind, {})
+            pos, end = start, min(stop, len(text))
+            taken = start  # where the last match ended: its characters cannot start another one
+            while True:
+                m = _ID_KEY.search(text, pos, end)
+                if m is None:
+                    break
+                at = m.start()
+                before = at - 1
+                if before >= start and text[before] in _QUOTES:
+                    before -= 1
+                # At the start of a line (the text's start or a line break before it), or after a
+                # boundary character that the previous match did not end with.
+                if before < 0 or text[before] == "\n" or (text[before] in _BOUNDARY and before >= taken):
+                    if m.group(1) not in found:
+                        found[m.group(1)] = at
+                    pos = taken = m.end()
+                else:
+                    pos = at + 1
 
     def _item_lines(self, kind: str) -> list[int]:
         if self._items is None:
@@ -88,9 +126,9 @@ class ElementLines:
 
     def element(self, kind: str, ident: str, index: int | None = None) -> int | None:
         """The line of an element's id (or, for baseline entries, of its list item)."""
-        n = self._ids.get((kind, ident))
-        if n is not None:
-            return n + 1
+        offset = self._offsets.get(kind, {}).get(ident)
+        if offset is not None:
+            return self._line_of(offset) + 1
         if index is not None:
             items = self._item_lines(kind)
             if 0 <= index < len(items):
