@@ -9,6 +9,7 @@ risk of a threat is its current figure lowered by every proposed mitigation.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from threatline.engine import scoring
 from threatline.engine.facts import ArchitectureView, ElementFacts
@@ -72,6 +73,19 @@ def _label(view: ArchitectureView, ident: str, kind: str) -> str:
     return flow.label if flow else ident
 
 
+@dataclass
+class _Proposal:
+    """A mitigation while threats are being gathered for it; the Mitigation is built
+    once, complete, at the end (cheaper than growing and editing a pydantic model)."""
+
+    id: str
+    control_id: str
+    control: Control | None
+    placement: str
+    placement_kind: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
 def propose_mitigations(
     threats: Iterable[Threat],
     rules: dict[str, Rule],
@@ -79,7 +93,7 @@ def propose_mitigations(
     view: ArchitectureView,
     facts_by_key: dict[tuple[str, str], ElementFacts],
 ) -> list[Mitigation]:
-    mitigations: dict[str, Mitigation] = {}
+    proposals: dict[str, _Proposal] = {}
     before_by_threat: dict[str, RiskFigure] = {}
     # Ids are hashes of (control, placement); many threats share a placement.
     ids: dict[tuple[str, str], str] = {}
@@ -91,6 +105,7 @@ def propose_mitigations(
         if threat.coverage != "mitigated" or threat.current.severity != "low":
             present = set(threat.current_mitigations)
             ef = facts_by_key[(threat.target_kind, threat.target)]
+            proposed_here: set[str] = set()  # two listed controls can land on one mitigation
             for ab in rule.addressed_by:
                 cid = knowledge.aliases.get(ab.control, ab.control)
                 if cid in present or (ab.predicate is not None and not ab.predicate(ef.facts)):
@@ -100,26 +115,24 @@ def propose_mitigations(
                 mid = ids.get((cid, placement))
                 if mid is None:
                     mid = ids[(cid, placement)] = stable_id("M", cid, placement)
-                m = mitigations.get(mid)
-                if m is None:
-                    m = _new_mitigation(mid, cid, control, placement, pkind, view)
-                    mitigations[mid] = m
-                if threat.id in m.threats:
+                p = proposals.get(mid)
+                if p is None:
+                    p = proposals[mid] = _Proposal(mid, cid, control, placement, pkind)
+                if mid in proposed_here:
                     continue
+                proposed_here.add(mid)
                 lk, im = steps(control, ab.partial)
-                m.threats.append(threat.id)
                 before_by_threat[threat.id] = threat.current
-                m.outcomes.append(
+                p.outcomes.append(
                     Outcome(threat=threat.id, partial=ab.partial, after=lower(threat.current, lk, im))
                 )
                 threat.proposed_mitigations.append(mid)
                 lk_steps.append(lk)
                 im_steps.append(im)
-        threat.proposed_effect = scoring.shared_steps(combine(lk_steps), combine(im_steps))
-        threat.residual = lower(threat.current, threat.proposed_effect.likelihood, threat.proposed_effect.impact)
-    for m in mitigations.values():
-        _explain(m, knowledge.controls.get(m.control), before_by_threat)
-    return list(mitigations.values())
+        effect = scoring.shared_steps(combine(lk_steps), combine(im_steps))
+        threat.proposed_effect = effect
+        threat.residual = lower(threat.current, effect.likelihood, effect.impact)
+    return [_mitigation(p, view, before_by_threat) for p in proposals.values()]
 
 
 # One Cost per control in the catalogue, shared (frozen) by all its placements.
@@ -132,42 +145,29 @@ def _cost(control: Control) -> Cost:
     return scoring.shared(_COSTS, key, lambda: Cost(**c.model_dump()))
 
 
-def _new_mitigation(
-    mid: str, cid: str, control: Control | None, placement: str, pkind: str, view: ArchitectureView
-) -> Mitigation:
-    where = _label(view, placement, pkind)
-    return Mitigation(
-        id=mid,
-        control=cid,
-        name=control.name if control else cid,
-        placement=placement,
-        placement_kind=pkind,  # type: ignore[arg-type]
-        placement_name=where,
-        cost=_cost(control) if control else None,
-        likelihood_steps=control.effect.likelihood if control else 1,
-        impact_steps=control.effect.impact if control else 0,
-    )
-
-
 _RANK = {s: i for i, s in enumerate(SEVERITY_ORDER)}
 
 
-def _explain(m: Mitigation, control: Control | None, before: dict[str, RiskFigure]) -> None:
-    m.threats.sort()
-    m.outcomes.sort(key=lambda o: o.threat)
-    worst_before = max((before[o.threat].severity for o in m.outcomes), key=_RANK.__getitem__, default="low")
-    worst_after = max((o.after.severity for o in m.outcomes), key=_RANK.__getitem__, default="low")
-    n = len(m.threats)
+def _mitigation(p: _Proposal, view: ArchitectureView, before: dict[str, RiskFigure]) -> Mitigation:
+    control = p.control
+    name = control.name if control else p.control_id
+    where = _label(view, p.placement, p.placement_kind)
+    likelihood_steps = control.effect.likelihood if control else 1
+    impact_steps = control.effect.impact if control else 0
+    outcomes = sorted(p.outcomes, key=lambda o: o.threat)
+    worst_before = max((before[o.threat].severity for o in outcomes), key=_RANK.__getitem__, default="low")
+    worst_after = max((o.after.severity for o in outcomes), key=_RANK.__getitem__, default="low")
+    n = len(outcomes)
     effect = []
-    if m.likelihood_steps:
-        effect.append(f"likelihood -{m.likelihood_steps}")
-    if m.impact_steps:
-        effect.append(f"impact -{m.impact_steps}")
-    m.rationale = (
-        f"{m.name} on {m.placement_name} addresses {n} threat{'s' if n != 1 else ''} "
+    if likelihood_steps:
+        effect.append(f"likelihood -{likelihood_steps}")
+    if impact_steps:
+        effect.append(f"impact -{impact_steps}")
+    rationale = (
+        f"{name} on {where} addresses {n} threat{'s' if n != 1 else ''} "
         f"({', '.join(effect) or 'no direct score effect'}); worst severity {worst_before} -> {worst_after}."
     )
-    remaining = [o for o in m.outcomes if _RANK[o.after.severity] >= _RANK["medium"]]
+    remaining = [o for o in outcomes if _RANK[o.after.severity] >= _RANK["medium"]]
     words = (
         f"{len(remaining)} of {n} addressed threats stay at medium or above with this control alone"
         if remaining
@@ -175,4 +175,18 @@ def _explain(m: Mitigation, control: Control | None, before: dict[str, RiskFigur
     )
     if control and control.effect.ineffective_when:
         words += "; it does not help when " + "; or when ".join(control.effect.ineffective_when)
-    m.residual_risk = words + "."
+    return Mitigation(
+        id=p.id,
+        control=p.control_id,
+        name=name,
+        placement=p.placement,
+        placement_kind=p.placement_kind,  # type: ignore[arg-type]
+        placement_name=where,
+        threats=[o.threat for o in outcomes],
+        cost=_cost(control) if control else None,
+        likelihood_steps=likelihood_steps,
+        impact_steps=impact_steps,
+        outcomes=outcomes,
+        rationale=rationale,
+        residual_risk=words + ".",
+    )
