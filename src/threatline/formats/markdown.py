@@ -244,7 +244,7 @@ def _tally(threats: Sequence[Threat], names: dict[str, str], summarise: bool) ->
         )
         counts = per_element.get(t.target)
         if counts is None:
-            counts = per_element[t.target] = [0, 0, 0, 0]  # one per severity, in SEVERITY_ORDER
+            counts = per_element[t.target] = [0] * len(SEVERITY_ORDER)
             kinds[t.target] = t.target_kind
         counts[severity_rank[severity]] += 1
     tally.mitigated, tally.manual, tally.severe = mitigated, manual, severe
