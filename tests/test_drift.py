@@ -270,7 +270,13 @@ EDITS = ["component-attr", "flow-attr", "zone-trust", "zone-parent", "data-class
 def test_snapshot_text_of_components_and_flows_is_the_canonical_json(doc, tech, props):
     """Components and flows are written without a dict per element; the text must be
     exactly canonical() of their attributes, or stored snapshots would all look changed."""
-    from threatline.drift.snapshot import canonical, component_attrs, component_json, flow_attrs, flow_json
+    from threatline.drift.snapshot import (
+        canonical,
+        component_attrs,
+        component_json,
+        flow_attrs,
+        flow_json,
+    )
 
     doc = copy.deepcopy(doc)
     doc["components"][0]["tech"] = tech

@@ -11,6 +11,7 @@ architectures, one to three edits at a time.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any
 
@@ -78,10 +79,9 @@ def _edited(doc: dict[str, Any], data: Any) -> dict[str, Any]:
     if data.draw(st.booleans()):
         kinds.append(data.draw(st.sampled_from(EDITS)))
     for kind in kinds:
-        try:
+        # An edit that does not apply to this document after the others is skipped.
+        with contextlib.suppress(StopIteration, ValueError, IndexError):
             _edit(edited, kind, data)
-        except (StopIteration, ValueError, IndexError):
-            pass  # an edit that does not apply to this document after the others
     # Unique ids even when an edit ran twice (add-component, add-flow).
     for section in ("components", "flows"):
         seen: dict[str, int] = {}

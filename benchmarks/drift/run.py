@@ -113,21 +113,21 @@ def run(cmd: list[str], stdout: Path, env: dict[str, str]) -> tuple[float, float
     return wall, usage.ru_utime + usage.ru_stime, proc.returncode
 
 
-def measure_phases(arch_path: Path, model_path: Path) -> dict[str, float]:
+def measure_phases(arch_path: Path, model_path: Path) -> dict[str, Any]:
     """Where `check` spends its CPU time (the same steps as drift_service.analyse)."""
     from threatline.drift.affected import Weights, affected
     from threatline.drift.diff import diff
     from threatline.drift.impact import impact, superseders
-    from threatline.drift.rerun import threats_for
+    from threatline.drift.rerun import narrowed, threats_for
     from threatline.drift.snapshot import Snapshot, stored_snapshot
-    from threatline.drift_service import analyse
+    from threatline.drift_service import analyse, collector_paused
     from threatline.formats import drift_sarif
     from threatline.formats.architecture_yaml import load_architecture
     from threatline.formats.knowledge_packs import load_knowledge
     from threatline.store.directory import ModelStore
     from threatline.store.index import load_info
 
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {}
 
     def step(name: str, fn: Any) -> Any:
         start = time.process_time()
@@ -136,16 +136,23 @@ def measure_phases(arch_path: Path, model_path: Path) -> dict[str, float]:
         return result
 
     knowledge = step("rules", lambda: load_knowledge(None, None))
-    arch, _ = step("load architecture", lambda: load_architecture(arch_path, knowledge.control_ids()))
-    info = step("model index", lambda: load_info(ModelStore(model_path)))
-    changes = step("snapshot + diff", lambda: diff(stored_snapshot(info.snapshot), Snapshot.from_architecture(arch)))
-    weights = Weights(arch)
-    scope = step("affected", lambda: affected(changes, arch, weights))
-    fresh = step("rules re-run", lambda: threats_for(arch, knowledge, scope))
-    step("impact", lambda: impact(changes, info, fresh, scope, weights, superseders(knowledge.rules)))
+    with collector_paused():  # as analyse() runs them
+        arch, _ = step("load architecture", lambda: load_architecture(arch_path, knowledge.control_ids()))
+        info = step("model index", lambda: load_info(ModelStore(model_path)))
+        changes = step("snapshot + diff",
+                       lambda: diff(stored_snapshot(info.snapshot), Snapshot.from_architecture(arch)))
+        weights = Weights(arch)
+        scope = step("affected", lambda: narrowed(affected(changes, arch, weights), changes, arch, knowledge))
+        fresh = step("rules re-run", lambda: threats_for(arch, knowledge, scope))
+        step("impact", lambda: impact(changes, info, fresh, scope, weights, superseders(knowledge.rules)))
+        out["re-run scope"] = f"{len(scope.components)} components, {len(scope.flows)} flows, {len(scope.zones)} zones"
     analysis = analyse(arch_path, model_path, knowledge=knowledge)
     step("sarif", lambda: drift_sarif.render(analysis))
     return out
+
+
+def _phase(name: str, value: Any) -> str:
+    return f"{name} {value:.2f}" if isinstance(value, float) else f"{name}: {value}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'check-cold':16} wall {wall:.2f} s  cpu {cpu:.2f} s  exit [{code}] (parses the model, rewrites the index)")
 
     phases = measure_phases(out / "v2.yaml", model)
-    print("in-process CPU by phase (drift of v2): " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
+    print("in-process CPU by phase (drift of v2): " + ", ".join(_phase(k, v) for k, v in phases.items()))
 
     report = json.loads((out / "drift.stdout").read_text(encoding="utf-8"))
     summary = {
@@ -253,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(threatmodel.yaml {size_mb:.0f} MB); version 2: {summary['changes']} structural changes, "
           f"{summary['items']} items to review ({', '.join(f'{n} {s}' for s, n in report['counts'].items())}).\n\n"
           + "\n".join(rows) + "\n")
-    md += "\nCPU seconds by phase, in process: " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()) + ".\n"
+    md += "\nCPU seconds by phase, in process: " + ", ".join(_phase(k, v) for k, v in phases.items()) + ".\n"
     (args.out / "results.md").write_text(md, encoding="utf-8")
     print()
     print(md)

@@ -20,13 +20,12 @@ against every component and flow, costs more than the facts of a few hundred ele
 So a view of the components in scope (and the endpoints of the flows in scope) with all
 their flows, the components at the other ends, and every zone, data asset, baseline
 control and organisation control gives them exactly the facts the full view gives; zones
-use a view that indexes no component or flow, narrowed per zone to its members and the
-flows into them. test_drift.py checks that the re-run equals a full draft.
+use a view of the whole architecture that matches the baseline against zones only.
+test_drift.py checks that the re-run equals a full draft.
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from threatline.drift.affected import Affected
@@ -81,28 +80,14 @@ def threats_for(arch: Architecture, knowledge: Knowledge, scope: Affected) -> li
     zone_ids = {z.id for z in arch.zones}
     zones = sorted(z for z in scope.zones if z in zone_ids)
     if zones:
-        # A view indexing zones only (its baseline matches for zones depend on the zone tree
-        # alone); each zone then reads its members and the flows into them, and finds the
-        # sources of those flows among all components.
+        # A view whose baseline matches are those of zones only (they depend on the zone tree
+        # alone): matching every selector against every component and flow is what makes a
+        # full view expensive, and zone facts never read those matches. The zone facts read
+        # the members and entering flows of the whole architecture (indexed once, on first use).
         zone_view = ArchitectureView(_part(arch, [], []), implied, aliases)
+        zone_view.arch = arch
         zone_view.components = components
-        wanted = set(zones)
-        members: dict[str, list[Component]] = {}
-        for c in arch.components:
-            for z in zone_view._ancestors.get(c.zone, []):
-                if z in wanted:
-                    members.setdefault(z, []).append(c)
-        member_ids = {c.id for cs in members.values() for c in cs}
-        inbound: dict[str, list[Flow]] = {}
-        for f in arch.flows:
-            if f.target in member_ids:
-                inbound.setdefault(f.target, []).append(f)
-        zone_elements = []
-        for z in zones:
-            inside = members.get(z, [])
-            scoped = copy.copy(zone_view)
-            scoped.arch = _part(arch, inside, [f for c in inside for f in inbound.get(c.id, [])])
-            zone_elements.append(scoped.zone(zone_view.zones[z]))
+        zone_elements = [zone_view.zone(zone_view.zones[z]) for z in zones]
         threats.update(match_threats(zone_elements, zone_view, knowledge))
     return list(threats.values())
 
