@@ -178,9 +178,10 @@ def _draft(arch: Architecture, knowledge: Knowledge, source_file: str, source_sh
     facts_by_key = {(ef.kind, ef.id): ef for ef in elements}
     mitigations = propose_mitigations(threats.values(), rules, knowledge, view, facts_by_key)
 
+    category_rank = {c: i for i, c in enumerate(CATEGORY_ORDER)}
     ordered = sorted(
         threats.values(),
-        key=lambda t: (t.target_kind != "component", t.target, CATEGORY_ORDER.index(t.category.value), t.rule or "", t.id),
+        key=lambda t: (t.target_kind != "component", t.target, category_rank[t.category.value], t.rule or "", t.id),
     )
     return ThreatModel(
         system=arch.system.name,
@@ -208,7 +209,10 @@ def _addressing(
 ) -> list[tuple[AppliedControl, bool]]:
     """Controls in effect on the element that address this rule, with 'partial'."""
     found: list[tuple[AppliedControl, bool]] = []
-    for cid, applied in sorted(ef.controls.items()):
+    in_order = ef.memo.get("controls in order")
+    if in_order is None:
+        in_order = ef.memo["controls in order"] = sorted(ef.controls.items())
+    for cid, applied in in_order:
         if cid in wanted:
             found.append((applied, wanted[cid]))
         elif cid in custom and rule.category.value in custom[cid]:

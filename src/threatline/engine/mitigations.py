@@ -54,10 +54,12 @@ def steps(control: Control | None, partial: bool) -> tuple[int, int]:
 def combine(step_list: Iterable[int]) -> int:
     """Controls on one threat do not simply add up (TLS and mTLS are alternatives):
     the strongest counts in full, and any further control adds one step of depth."""
-    values = sorted((v for v in step_list if v > 0), reverse=True)
-    if not values:
-        return 0
-    return values[0] + (1 if len(values) > 1 else 0)
+    strongest, count = 0, 0
+    for v in step_list:
+        if v > 0:
+            count += 1
+            strongest = max(strongest, v)
+    return strongest + (1 if count > 1 else 0)
 
 
 def lower(figure: RiskFigure, lk_steps: int, im_steps: int) -> RiskFigure:

@@ -212,6 +212,9 @@ _FIGURES: dict[tuple[int, int], RiskFigure] = {}
 
 def figure(likelihood_value: int, impact_value: int) -> RiskFigure:
     """A risk figure; the 25 possible ones are shared (never mutated in place)."""
+    found = _FIGURES.get((likelihood_value, impact_value))  # in range and built before
+    if found is not None:
+        return found
     key = (clamp(likelihood_value), clamp(impact_value))
     found = _FIGURES.get(key)
     if found is None:
