@@ -247,3 +247,15 @@ def test_each_yaml_unsafe_character_alone_is_escaped(char: str, monkeypatch: pyt
     text = render_threat_model(model)
     assert char not in text and f"\\u{ord(char):04x}" in text
     assert yaml_rs.loads(text, parse_datetime=False) == model.model_dump(mode="json")
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["yaml-fallback", "json-error"])
+def test_deeply_nested_json_syntax_is_refused_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, large: bool) -> None:
+    path = tmp_path / "threatmodel.yaml"
+    path.write_text(HEADER + '{"version": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}\n", encoding="utf-8")
+    if large:
+        monkeypatch.setattr(threatmodel_yaml, "_YAML_FALLBACK_MAX_CHARS", 0)
+    with pytest.raises(InputError) as caught:
+        load_threat_model(path)
+    message = caught.value.diagnostics[0].message
+    assert "nests deeper" in message or "recursion limit" in message
