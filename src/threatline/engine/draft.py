@@ -136,8 +136,10 @@ def _match_threats(elements: list[ElementFacts], view: ArchitectureView, knowled
         by_kind[rule.applies_to].append(rule)
     # Rules that can hold for elements with these values of INDEX_FACTS, per kind.
     candidates: dict[tuple[str, tuple[Any, ...]], list[Rule]] = {}
-    threats: dict[str, Threat] = {}
-    fired: dict[tuple[str, str], str] = {}  # (rule id, element id) -> threat id
+    # Which rules hold where first; threats are built afterwards, only for matches
+    # that no more specific rule on the same element retires (building is the costly part).
+    matches: list[tuple[Rule, ElementFacts]] = []
+    fired: set[tuple[str, str]] = set()  # (rule id, element id)
     for ef in elements:
         index_facts = INDEX_FACTS[ef.kind]
         group = (ef.kind, tuple(_norm(ef.facts.get(fact)) for fact in index_facts))
@@ -149,14 +151,18 @@ def _match_threats(elements: list[ElementFacts], view: ArchitectureView, knowled
         for rule in rules_here:
             if rule.predicate is None or not rule.predicate(ef.facts):
                 continue
+            matches.append((rule, ef))
+            fired.add((rule.id, ef.id))
+    rules = {r.id: r for r in knowledge.rules}
+    retired: set[tuple[str, str]] = set()
+    for rid, eid in fired:
+        # A retired rule still retires the ones it supersedes (chains: A > B > C leaves A).
+        retired.update((weaker, eid) for weaker in rules[rid].supersedes if (weaker, eid) in fired)
+    threats: dict[str, Threat] = {}
+    for rule, ef in matches:
+        if (rule.id, ef.id) not in retired:
             threat = _make_threat(rule, ef, view, knowledge, custom, zone_names)
             threats[threat.id] = threat
-            fired[(rule.id, ef.id)] = threat.id
-    rules = {r.id: r for r in knowledge.rules}
-    for rid, eid in list(fired):
-        for weaker in rules[rid].supersedes:
-            if (weaker, eid) in fired:
-                threats.pop(fired.pop((weaker, eid)), None)
     return threats
 
 
