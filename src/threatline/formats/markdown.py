@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from threatline.formats.interface import Exporter
+from threatline.formats.yamlio import gc_paused
 from threatline.model.architecture import Architecture, StrideCategory
 from threatline.model.threatmodel import SEVERITY_ORDER, Threat, ThreatModel
 
@@ -331,6 +332,12 @@ class MarkdownExporter(Exporter):
         self.detail_cap = detail_cap
 
     def render(self, model: ThreatModel, arch: Architecture) -> str:
+        # The report builds only acyclic data (counts, strings, the plan's figures), but on
+        # a large model the collector's full passes re-walk every threat for nothing.
+        with gc_paused():
+            return self._render(model, arch)
+
+    def _render(self, model: ThreatModel, arch: Architecture) -> str:
         from threatline.engine.plan import plan
         from threatline.formats.plan_output import plan_summary
         from threatline.workflow.actions import valid_signoffs
