@@ -103,7 +103,7 @@ def render_threat_model_bytes(model: ThreatModel) -> bytes:
         except PydanticSerializationError:
             pass  # a lone surrogate cannot be UTF-8 encoded; the YAML writer escapes it
         else:
-            return _HEADER_BYTES + _yaml_safe_json(body) + b"\n"
+            return b"".join((_HEADER_BYTES, _yaml_safe_json(body), b"\n"))  # one copy, not two
     return (HEADER + dump_yaml(model.model_dump(mode="json"))).encode("utf-8")
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from threatline.drift.state import INFO_VERSION, ModelInfo, ThreatInfo
-from threatline.formats.yamlio import atomic_write
+from threatline.formats.yamlio import atomic_write, gc_paused
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import STAGES, ThreatModel
 from threatline.workflow.actions import stage_hash
@@ -59,11 +59,14 @@ def write_index(model_path: Path, model: ThreatModel, file_sha256: str, stakehol
     Line 1 is a JSON header (the file's sha256 and ModelInfo.header()); then one line per
     threat, `TARGET<TAB>JSON`, so a reader parses only the threats of the targets it needs."""
     content = stakeholder_hash or stage_hash(model, "stakeholder")
-    info = ModelInfo.of(model, content, stage_of(model, content))
-    head = {"model_sha256": file_sha256, "model_stat": _stat(model_path), "indexed_at_ns": time.time_ns(),
-            "header": _header(info)}
-    parts = [_encode(head)]
-    parts += [f"{t.target}\t{_encode(_fields(t))}" for t in info.all_threats()]
+    # Hundreds of thousands of small lists beside a model of millions of objects: with
+    # the collector running, its full passes over the model cost more than the work.
+    with gc_paused():
+        info = ModelInfo.of(model, content, stage_of(model, content))
+        head = {"model_sha256": file_sha256, "model_stat": _stat(model_path), "indexed_at_ns": time.time_ns(),
+                "header": _header(info)}
+        parts = [_encode(head)]
+        parts += [f"{t.target}\t{_encode(_fields(t))}" for t in info.all_threats()]
     with contextlib.suppress(OSError):
         atomic_write(index_path(model_path), "\n".join(parts) + "\n")
     return info
