@@ -142,6 +142,64 @@ def status(model_file: ModelArg) -> None:
 # ---------------------------------------------------------------- threats
 
 
+@threat_app.command("show")
+@handle_errors
+def threat_show(
+    model_file: ModelArg,
+    threat_id: Annotated[str, typer.Argument(metavar="THREAT", help="A threat id.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
+) -> None:
+    """Everything about one threat: why it was drafted, how it is scored, what covers it
+    now and the mitigations proposed for it, with their cost and residual risk.
+
+    Example: [bold]threatline threat show threatmodel.yaml T-3f9a2c1d0b[/bold]
+    """
+    if fmt not in ("text", "json"):
+        raise InputError([Diagnostic(file=str(model_file), key="--format", message=f"unknown format {fmt!r}",
+                                     hint="use text or json")])
+    model = ModelStore(model_file).load().model
+    threat = next((t for t in model.threats if t.id == threat_id), None)
+    if threat is None:
+        raise InputError([Diagnostic(file=str(model_file), key=threat_id, message="no threat with this id",
+                                     hint="ids are listed in threatmodel.md and by 'threatline review'")])
+    wanted = set(threat.proposed_mitigations)
+    mitigations = [m for m in model.mitigations if m.id in wanted or threat.id in m.threats]
+    if fmt == "json":
+        doc = {"threat": threat.model_dump(mode="json"), "mitigations": [m.model_dump(mode="json") for m in mitigations]}
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        return
+    line = lambda text: out.print(text, markup=False, highlight=False)  # noqa: E731 - user text, never markup
+    line(f"{threat.id}  {threat.severity.upper()}  {threat.category}  [{threat.status}]")
+    line(threat.title)
+    line(f"target: {threat.target} ({threat.target_kind})  source: {threat.source}")
+    line("")
+    line(threat.description)
+    line("")
+    for name, score in (("likelihood", threat.likelihood), ("impact", threat.impact)):
+        parts = "; ".join(f"{f.delta:+d} {f.reason}" if f.delta else f.reason for f in score.factors)
+        line(f"{name} {score.value} (base {score.base}): {parts}")
+    figures = [("inherent", threat.inherent), ("current", threat.current), ("residual", threat.residual)]
+    line("risk: " + ", ".join(f"{label} {fig.severity} ({fig.likelihood}x{fig.impact})" for label, fig in figures if fig))
+    if threat.severity_reason:
+        line(f"why: {threat.severity_reason}")
+    if threat.mitigation_details:
+        line("in place: " + ", ".join(f"{d.control} ({d.via}{', partial' if d.partial else ''})" for d in threat.mitigation_details))
+    for m in mitigations:
+        cost = ""
+        if m.cost is not None:
+            low, high = m.cost.effort_days
+            cost = f"; {low:g}-{high:g} person-days, latency {m.cost.latency}, ops {m.cost.ops}"
+        outcome = next((o for o in m.outcomes if o.threat == threat.id), None)
+        after = f"; leaves {outcome.after.severity}" if outcome else ""
+        line(f"mitigation {m.id} [{m.status}]: {m.name or m.control} at {m.placement_name or m.placement}{cost}{after}")
+        if m.rationale:
+            line(f"    {m.rationale}")
+    if threat.review is not None:
+        line(f"review: {threat.status} by {threat.review.by} at {threat.review.at}" + (f": {threat.review.reason}" if threat.review.reason else ""))
+    for note in threat.drift:
+        line(f"drift: {note}")
+
+
 @threat_app.command("confirm")
 @handle_errors
 def threat_confirm(
