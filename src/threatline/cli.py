@@ -196,6 +196,10 @@ def draft(
         out.print(f"merged into the existing model: {len(m.added)} new, {len(m.kept)} kept with their decisions, "
                   f"{len(m.retired)} retired, {len(m.revived)} back to review"
                   + ("" if saved.changed else " (no change)"))
+    if saved.drift is not None and saved.drift.changes:
+        notes = sum(saved.drift.notes.values())
+        out.print(f"the architecture changed since the last draft: {len(saved.drift.changes)} change(s), "
+                  f"{notes} drift note(s) for review (threatline review {written[0]})", markup=False, highlight=False)
     if not quiet:
         _threat_table(model, {c.id: c.label for c in result.arch.components} | {f.id: f.label for f in result.arch.flows} | {z.id: z.label for z in result.arch.zones})
     sev: Counter[str] = Counter()
