@@ -130,16 +130,18 @@ def check(
 
     Example: [bold]threatline check architecture.yaml threatmodel.yaml --format sarif -o threatline.sarif[/bold]
     """
-    a = drift_service.analyse(architecture, model_file, rules, controls)
-    _print_diagnostics(a.warnings)
-    if fmt is CheckFormat.text:
-        _summary(a)
-    elif fmt in (CheckFormat.md, CheckFormat.markdown):
-        _emit(drift_markdown.render_analysis(a), output)
-    elif fmt is CheckFormat.json:
-        _emit(drift_json.render_analysis(a), output)
-    else:
-        _emit(drift_sarif.render(a), output)
+    # The report is built from the analysis' objects: no collector passes over them either.
+    with drift_service.collector_paused():
+        a = drift_service.analyse(architecture, model_file, rules, controls)
+        _print_diagnostics(a.warnings)
+        if fmt is CheckFormat.text:
+            _summary(a)
+        elif fmt in (CheckFormat.md, CheckFormat.markdown):
+            _emit(drift_markdown.render_analysis(a), output)
+        elif fmt is CheckFormat.json:
+            _emit(drift_json.render_analysis(a), output)
+        else:
+            _emit(drift_sarif.render(a), output)
     raise typer.Exit(a.exit_code)
 
 
@@ -180,12 +182,13 @@ def drift(
                   markup=False, highlight=False)
         out.print("next: threatline review " + str(model_file), markup=False, highlight=False)
         return
-    if fmt is DriftFormat.text:
-        _summary(a, limit=50, gate=False)
-    elif fmt is DriftFormat.json:
-        _emit(drift_json.render_analysis(a), output)
-    else:
-        _emit(drift_markdown.render_analysis(a, title="Threatline drift"), output)
+    with drift_service.collector_paused():  # as in check
+        if fmt is DriftFormat.text:
+            _summary(a, limit=50, gate=False)
+        elif fmt is DriftFormat.json:
+            _emit(drift_json.render_analysis(a), output)
+        else:
+            _emit(drift_markdown.render_analysis(a, title="Threatline drift"), output)
 
 
 # ---------------------------------------------------------------- scan
