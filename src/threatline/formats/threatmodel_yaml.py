@@ -129,7 +129,7 @@ def load_threat_model_and_sha(path: Path) -> tuple[ThreatModel, str]:
         # Dropping the header from the front of a bytearray does not copy the file.
         del raw[:start]
         try:
-            with gc_paused():
+            with gc_paused(keep_built=True):
                 return ThreatModel.model_validate_json(raw), sha
         except ValidationError as exc:
             syntax = next((e for e in exc.errors() if e["type"] == "json_invalid"), None)
@@ -143,7 +143,7 @@ def load_threat_model_and_sha(path: Path) -> tuple[ThreatModel, str]:
     with gc_paused():
         data, locator = load_yaml(read_text(path, MODEL_MAX_BYTES), name)
     try:
-        with gc_paused():
+        with gc_paused(keep_built=True):
             return ThreatModel.model_validate(data), sha
     except ValidationError as exc:
         raise _validation_error(name, exc, locator) from None
