@@ -259,3 +259,16 @@ def test_deeply_nested_json_syntax_is_refused_cleanly(tmp_path: Path, monkeypatc
         load_threat_model(path)
     message = caught.value.diagnostics[0].message
     assert "nests deeper" in message or "recursion limit" in message
+
+
+def test_loading_leaves_the_collector_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    path = _write(tmp_path, _drafted(), True, monkeypatch)
+    assert gc.isenabled()
+    load_threat_model(path)
+    assert gc.isenabled()
+    path.write_text(HEADER + '{"version": "not a number"}\n', encoding="utf-8")
+    with pytest.raises(InputError):
+        load_threat_model(path)
+    assert gc.isenabled()
