@@ -37,6 +37,10 @@ _ENDPOINT_FACTS: dict[str, FactSpec] = {
     "stores.tags": FactSpec("list", "tags of data stored"),
 }
 
+# (endpoint fact, the flow fact it becomes), spelled once rather than once per flow.
+_SOURCE_KEYS = [(key, f"source.{key}") for key in _ENDPOINT_FACTS]
+_TARGET_KEYS = [(key, f"target.{key}") for key in _ENDPOINT_FACTS]
+
 COMPONENT_FACTS: dict[str, FactSpec] = {
     **_ENDPOINT_FACTS,
     "name": FactSpec("str", "display name"),
@@ -406,9 +410,10 @@ class ArchitectureView:
             "crossing.inbound": s_trust < t_trust,
             "crossing.outbound": s_trust > t_trust,
         }
-        for prefix, ef in (("source", sf), ("target", tf)):
-            for key in _ENDPOINT_FACTS:
-                facts[f"{prefix}.{key}"] = ef.facts[key]
+        for prefix, ef, keys in (("source", sf, _SOURCE_KEYS), ("target", tf, _TARGET_KEYS)):
+            endpoint = ef.facts
+            for key, prefixed in keys:
+                facts[prefixed] = endpoint[key]
             for key, value in self.components[ef.id].properties.items():
                 facts[f"{prefix}.properties.{key}"] = value
         extra = getattr(f, "model_extra", None) or {}
