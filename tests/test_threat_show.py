@@ -53,3 +53,4 @@ def test_unknown_id_is_a_clear_error(tmp_path):
     res = runner.invoke(app, ["threat", "show", str(path), "T-doesnotexist"])
     assert res.exit_code == 2
     assert "no threat with this id" in res.output and "Traceback" not in res.output
+

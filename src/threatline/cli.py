@@ -56,6 +56,7 @@ ControlsOpt = Annotated[
     typer.Option("--controls", help="Your own controls catalogue file (repeatable).", show_default=False),
 ]
 
+LIST_ROWS = 20  # lines of a list (latency notes, threats left) at a terminal
 TABLE_ROWS = 60  # a terminal table beyond this is unreadable (and slow to lay out)
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
 
@@ -306,29 +307,44 @@ def plan(
 
 
 def _plan_table(result: Any, model: Any) -> None:
+    """The plan at a terminal: the mitigations that fix the most threats, then the totals.
+
+    A large plan (tens of thousands of mitigations) is summarised: its table and lists are
+    capped, and --format markdown|json gives all of it.
+    """
     summary = plan_summary(result, model)
+    chosen = summary["mitigations"]
     table = Table(title=f"Mitigation plan, appetite {result.appetite}"
                   + (f", budget {result.budget_days:g} person-days" if result.budget_days is not None else ""))
     for col in ("Control", "Placement", "Threats", "Effort (d)", "Latency", "Ops"):
         table.add_column(col)
-    for m in summary["mitigations"]:
+    shown = chosen if len(chosen) <= TABLE_ROWS else sorted(chosen, key=lambda m: -len(m["threats"]))[:TABLE_ROWS]
+    if len(shown) < len(chosen):
+        table.caption = (f"the {TABLE_ROWS} of {len(chosen)} mitigations that fix the most threats; "
+                         "all of them: --format markdown or json")
+    for m in shown:
         effort = f"{m['effort_days'][0]:g}-{m['effort_days'][1]:g}" if m["effort_days"] else "?"
         table.add_row(m["name"], m["placement"], str(len(m["threats"])), effort, str(m["latency"]), str(m["ops"]))
     out.print(table)
     e = summary["effort_days"]
-    out.print(f"{len(summary['mitigations'])} mitigations, {e['low']:g}-{e['high']:g} person-days "
+    out.print(f"{len(chosen)} mitigations, {e['low']:g}-{e['high']:g} person-days "
               f"(expected {e['expected']:g}), {result.method} planner")
     out.print("severity now:   " + ", ".join(f"{n} {s}" for s, n in summary["severity_before"].items()))
     out.print("after the plan: " + ", ".join(f"{n} {s}" for s, n in summary["severity_after"].items()))
-    for where, items in summary["latency_added"].items():
+    latency = list(summary["latency_added"].items())
+    for where, items in latency[:LIST_ROWS]:
         out.print(f"latency on {where}: {'; '.join(items)}", markup=False)
+    if len(latency) > LIST_ROWS:
+        out.print(f"... latency on {len(latency) - LIST_ROWS} more element(s): --format markdown or json lists them")
     ops = summary["ops_burden"]
     out.print(f"ops burden: {ops['high']} high, {ops['medium']} medium, {ops['low']} low")
     left = summary["left_above_appetite"]
     if left:
         out.print(f"[yellow]{len(left)} threat(s) left above appetite:[/yellow]")
-        for t in left:
+        for t in left[:LIST_ROWS]:
             out.print(f"  {t['threat']} {t['title']} ({t['severity']}): {t['why']}", markup=False)
+        if len(left) > LIST_ROWS:
+            out.print(f"  ... and {len(left) - LIST_ROWS} more: --format markdown or json lists them")
     else:
         out.print("[green]every threat is at or below the appetite after this plan[/green]")
 

@@ -1,0 +1,37 @@
+"""`threatline plan` at a terminal: a large plan is summarised, the formats give it all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from threatline.cli import app
+from threatline.service import draft_file, write_outputs
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "payments" / "architecture.yaml"
+runner = CliRunner()
+
+
+def drafted(tmp_path: Path) -> Path:
+    arch = tmp_path / "architecture.yaml"
+    arch.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    write_outputs(draft_file(arch), tmp_path, who="dev@example.com", now="2026-11-27T09:00:00+00:00")
+    return tmp_path / "threatmodel.yaml"
+
+
+
+def test_plan_at_a_terminal_caps_its_table_and_lists(tmp_path, monkeypatch):
+    from threatline import cli
+
+    path = drafted(tmp_path)
+    full = runner.invoke(app, ["plan", str(path)])
+    assert full.exit_code == 0, full.output
+    assert "all of them: --format markdown or json" not in full.output
+    monkeypatch.setattr(cli, "TABLE_ROWS", 2)
+    monkeypatch.setattr(cli, "LIST_ROWS", 1)
+    capped = runner.invoke(app, ["plan", str(path)])
+    assert capped.exit_code == 0, capped.output
+    flat = " ".join(capped.output.split())
+    assert "the 2 of" in flat and "all of them: --format markdown or json" in flat
