@@ -9,9 +9,8 @@ and says whether the model is current and published, which is what `check` gates
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from threatline.engine.knowledge import Knowledge
 from threatline.formats.arch_lines import ElementLines
 from threatline.formats.architecture_yaml import load_architecture
 from threatline.formats.knowledge_packs import load_knowledge
-from threatline.formats.yamlio import read_text
+from threatline.formats.yamlio import gc_paused, read_text
 from threatline.model.architecture import Architecture
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import SEVERITY_ORDER
@@ -142,20 +141,13 @@ def _today(now: str | None) -> str:
     return (now or datetime.now(UTC).isoformat())[:10]
 
 
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused() -> contextlib.AbstractContextManager[None]:
     """An analysis allocates in bursts (the architecture, the snapshot, the re-run's threats)
     and leaves no reference cycles that need collecting before it ends; each burst would
     otherwise start the cyclic collector, which walks every live object (a large
     architecture is hundreds of thousands) again and again. Reference counting still frees
     garbage; the collector resumes, if it was on, when the block ends."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+    return gc_paused()
 
 
 def analyse(
