@@ -180,22 +180,26 @@ def _nesting_depth(text: str, limit: int) -> int:
 
 
 def _data_depth(data: Any, limit: int) -> int:
-    """How deep lists and dicts nest in loaded data (stops counting past limit)."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        obj, level = stack.pop()
-        if isinstance(obj, dict):
-            children: Any = obj.values()
-        elif isinstance(obj, list):
-            children = obj
-        else:
-            continue
-        deepest = max(deepest, level)
-        if deepest > limit:
-            break
-        stack.extend((c, level + 1) for c in children)
-    return deepest
+    """How deep lists and dicts nest in loaded data (stops counting past limit).
+
+    Recursion is bounded by `limit` (far below the interpreter's limit), and scalars,
+    nearly everything in a document, are skipped without being stacked.
+    """
+
+    def depth(obj: Any, level: int) -> int:
+        if level > limit:
+            return level
+        deepest = level
+        for child in obj.values() if type(obj) is dict else obj:
+            if type(child) is dict or type(child) is list:
+                found = depth(child, level + 1)
+                if found > deepest:
+                    deepest = found
+                    if deepest > limit:
+                        break
+        return deepest
+
+    return depth(data, 1) if type(data) is dict or type(data) is list else 0
 
 
 # Nesting bounds read off the text without parsing. A block collection starts at
