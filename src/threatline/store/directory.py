@@ -87,8 +87,13 @@ class ModelStore:
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
-    def commit(self, loaded: Loaded | None, model: ThreatModel, events: list[Event], actor: str, now: str) -> ThreatModel:
-        """Journal the events, then write the model; refuse if the file changed since it was read."""
+    def commit(self, loaded: Loaded | None, model: ThreatModel, events: list[Event], actor: str, now: str,
+               content_hash: str | None = None) -> ThreatModel:
+        """Journal the events, then write the model; refuse if the file changed since it was read.
+
+        `content_hash`: the model's stage_hash(model, "stakeholder") if the caller has it
+        already (the revision set here is not part of it).
+        """
         with self._locked():
             current_sha = _sha(self.path) if self.path.exists() else None
             expected = loaded.file_sha if loaded else None
@@ -100,7 +105,7 @@ class ModelStore:
             previous = self._last_entry()
             model = model.model_copy()  # shallow: only the revision changes below
             model.revision = (loaded.model.revision if loaded else 0) + 1
-            content = stage_hash(model, "stakeholder")
+            content = content_hash or stage_hash(model, "stakeholder")
             lines = []
             for ev in events:
                 entry = seal(
