@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from threatline.engine import scoring
 from threatline.engine.mitigations import combine
@@ -33,24 +34,41 @@ from threatline.model.threatmodel import SEVERITY_ORDER, Mitigation, RiskFigure,
 
 EXACT_LIMIT = 20
 
+_RANK = {severity: i for i, severity in enumerate(SEVERITY_ORDER)}
+
 
 def rank(severity: str) -> int:
-    return SEVERITY_ORDER.index(severity)
+    return _RANK[severity]
 
 
 @dataclass
 class PlanThreat:
     id: str
     current: RiskFigure
-    options: dict[str, tuple[int, int]]  # mitigation id -> (likelihood steps, impact steps)
+    options: dict[str, tuple[int, int]]  # mitigation id -> (likelihood steps, impact steps); fixed once built
+    # The figure after each subset of this threat's own options, keyed by a bitmask over
+    # `options` in order: the searches ask about the same few subsets millions of times.
+    _after_by_mask: dict[int, RiskFigure] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def after(self, chosen: Iterable[str]) -> RiskFigure:
         # Walk this threat's few options, not the (possibly huge) chosen set.
         chosen_set = chosen if isinstance(chosen, (set, frozenset, dict)) else set(chosen)
-        picked = [step for mid, step in self.options.items() if mid in chosen_set]
-        lk = combine(a for a, _ in picked)
-        im = combine(b for _, b in picked)
-        return scoring.figure(self.current.likelihood - lk, self.current.impact - im)
+        mask, bit = 0, 1
+        for mid in self.options:
+            if mid in chosen_set:
+                mask |= bit
+            bit <<= 1
+        return self.after_mask(mask)
+
+    def after_mask(self, mask: int) -> RiskFigure:
+        """The figure with the options whose bits are set in mask (bit i: i-th option)."""
+        found = self._after_by_mask.get(mask)
+        if found is None:
+            picked = [step for i, step in enumerate(self.options.values()) if mask >> i & 1]
+            lk = combine(a for a, _ in picked)
+            im = combine(b for _, b in picked)
+            found = self._after_by_mask[mask] = scoring.figure(self.current.likelihood - lk, self.current.impact - im)
+        return found
 
 
 @dataclass
@@ -116,10 +134,11 @@ def plan(
         # exactly when it is small enough, which keeps large models fast and mostly exact.
         reachable = [pt for pt in problem if rank(pt.after(pt.options).severity) <= rank(appetite)]
         greedy_groups = 0
+        solved: dict[object, int] = {}  # groups of the same shape have the same answer
         for group, group_candidates in _groups(reachable, candidates):
             use_exact = method == "exact" or (method == "auto" and len(group_candidates) <= EXACT_LIMIT)
             if use_exact:
-                chosen |= _exact_cover(group, group_candidates, by_id, appetite)
+                chosen |= _exact_cover(group, group_candidates, by_id, appetite, solved)
             else:
                 greedy_groups += 1
                 chosen |= _greedy_cover(group, group_candidates, by_id, appetite)
@@ -194,39 +213,109 @@ def _meets(pt: PlanThreat, chosen: Iterable[str], appetite: str) -> bool:
     return rank(pt.after(chosen).severity) <= rank(appetite)
 
 
-def _exact_cover(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, Mitigation], appetite: str) -> set[str]:
-    best: list[set[str] | float] = [set(candidates), sum(cost(by_id[c]) for c in candidates)]
-    relevant = {mid: [pt for pt in problem if mid in pt.options] for mid in candidates}
+def _exact_cover(
+    problem: list[PlanThreat],
+    candidates: list[str],
+    by_id: dict[str, Mitigation],
+    appetite: str,
+    solved: dict[object, int] | None = None,
+) -> set[str]:
+    """Branch and bound over the candidates in cost order; the cheapest cover wins
+    (the first found among equal costs). Sets of candidates are bitmasks (bit i:
+    candidates[i]) so that each node costs a few integer operations per threat.
 
-    def search(i: int, chosen: set[str], spent: float) -> None:
-        if spent >= best[1]:  # type: ignore[operator]
+    solved: answers by the shape of a group, shared between the groups of one plan. The
+    search depends only on the candidates' costs in order and, per threat, its current
+    figure and the steps of each candidate, so groups of one shape (the same controls
+    on similar elements, common in large systems) are searched once.
+    """
+    limit = _RANK[appetite]
+    count = len(candidates)
+    costs = [cost(by_id[c]) for c in candidates]
+    index = {mid: i for i, mid in enumerate(candidates)}
+    shape: object = None
+    if solved is not None:
+        shape = (
+            appetite,
+            tuple(costs),
+            tuple(sorted(
+                (pt.current.likelihood, pt.current.impact,
+                 tuple(sorted((index[mid], steps) for mid, steps in pt.options.items() if mid in index)))
+                for pt in problem
+            )),
+        )
+        known = solved.get(shape)
+        if known is not None:
+            return {mid for i, mid in enumerate(candidates) if known >> i & 1}
+    # Per threat, the candidate bits of its options, and for each option its bit in
+    # the threat's own option mask (PlanThreat.after_mask).
+    translations: list[list[tuple[int, int]]] = []
+    for pt in problem:
+        translations.append([(1 << index[mid], 1 << k) for k, mid in enumerate(pt.options) if mid in index])
+    threat_masks = [sum(g for g, _ in pairs) for pairs in translations]
+    meets_by_mask: list[dict[int, bool]] = [{} for _ in problem]
+
+    def meets(j: int, chosen: int) -> bool:
+        key = chosen & threat_masks[j]
+        found = meets_by_mask[j].get(key)
+        if found is None:
+            local = sum(own for candidate_bit, own in translations[j] if key & candidate_bit)
+            found = meets_by_mask[j][key] = _RANK[problem[j].after_mask(local).severity] <= limit
+        return found
+
+    everyone = range(len(problem))
+    relevant = [[j for j in everyone if threat_masks[j] >> i & 1] for i in range(count)]
+    remaining_from = [0] * (count + 1)  # remaining_from[i]: the bits of candidates[i:]
+    for i in range(count - 1, -1, -1):
+        remaining_from[i] = remaining_from[i + 1] | 1 << i
+    best_mask, best_spent = remaining_from[0], sum(costs)
+    # Candidates come cheapest first, so a node that is not yet a cover can improve on
+    # the best only if adding candidates[i] alone already costs less than it: a bound
+    # that cuts subtrees the check on entry would reject anyway, so the result is the
+    # same (it needs costs that are not negative).
+    cheapest_first_bound = all(c >= 0 for c in costs) and costs == sorted(costs)
+
+    def covers(chosen: int) -> bool:
+        # meets() inlined over every threat: this runs at every node of the search.
+        for j in everyone:
+            found = meets_by_mask[j].get(chosen & threat_masks[j])
+            if not (meets(j, chosen) if found is None else found):
+                return False
+        return True
+
+    def search(i: int, chosen: int, spent: float) -> None:
+        nonlocal best_mask, best_spent
+        if spent >= best_spent:
             return
-        if all(_meets(pt, chosen, appetite) for pt in problem):
-            best[0], best[1] = set(chosen), spent
+        if covers(chosen):
+            best_mask, best_spent = chosen, spent
             return
-        if i == len(candidates):
+        if i == count or (cheapest_first_bound and spent + costs[i] >= best_spent):
             return
         # Prune: a threat that cannot meet the appetite even with every remaining candidate.
-        rest = chosen | set(candidates[i:])
-        if not all(_meets(pt, rest, appetite) for pt in problem):
+        if not covers(chosen | remaining_from[i]):
             return
-        mid = candidates[i]
-        if any(not _meets(pt, chosen, appetite) for pt in relevant[mid]):
-            chosen.add(mid)
-            search(i + 1, chosen, spent + cost(by_id[mid]))
-            chosen.discard(mid)
+        if any(not meets(j, chosen) for j in relevant[i]):
+            search(i + 1, chosen | 1 << i, spent + costs[i])
         search(i + 1, chosen, spent)
 
-    search(0, set(), 0.0)
-    return best[0]  # type: ignore[return-value]
+    search(0, 0, 0.0)
+    if solved is not None:
+        solved[shape] = best_mask
+    return {mid for i, mid in enumerate(candidates) if best_mask >> i & 1}
 
 
 def _excess(pt: PlanThreat, chosen: Iterable[str], appetite: str) -> int:
     """Fewest likelihood + impact steps still needed to reach the appetite."""
     fig = pt.after(chosen)
+    return _steps_to_appetite(fig.likelihood, fig.impact, appetite)
+
+
+@lru_cache(maxsize=None)  # 25 figures x 4 appetites at most
+def _steps_to_appetite(likelihood: int, impact: int, appetite: str) -> int:
     limit = rank(appetite)
     return min(
-        max(0, fig.likelihood - lk) + max(0, fig.impact - im)
+        max(0, likelihood - lk) + max(0, impact - im)
         for lk in range(1, 6)
         for im in range(1, 6)
         if rank(scoring.severity(lk, im)) <= limit
