@@ -10,7 +10,7 @@ from pathlib import Path
 from threatline.drift.impact import superseders
 from threatline.drift.record import RecordReport, annotate
 from threatline.drift.snapshot import snapshot_doc
-from threatline.engine.draft import draft
+from threatline.engine.draft import collector_paused, draft
 from threatline.engine.facts import ArchitectureView
 from threatline.engine.knowledge import Knowledge
 from threatline.formats.architecture_yaml import load_architecture, parse_architecture
@@ -27,6 +27,7 @@ from threatline.model.architecture import Architecture
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import ThreatModel
 from threatline.store.directory import ModelStore
+from threatline.store.index import indexed_content_hash
 from threatline.workflow.actions import Event, stage_hash
 from threatline.workflow.merge import MergeReport, merge
 from threatline.workflow.stats import review_stats
@@ -78,6 +79,13 @@ def write_outputs(
     atomically, and a model whose content did not change is not rewritten, so the
     same draft gives the same bytes and no spurious journal entry.
     """
+    # Merging, hashing and rendering build only acyclic data beside a model of millions
+    # of objects: the collector's full passes over it would find nothing to collect.
+    with collector_paused():
+        return _write_outputs(result, out_dir, stem, who, now)
+
+
+def _write_outputs(result: DraftResult, out_dir: Path, stem: str, who: str | None, now: str | None) -> SavedDraft:
     store = ModelStore(out_dir / f"{stem}.yaml")
     loaded = store.load() if store.exists() else None
     report: MergeReport | None = None
@@ -90,9 +98,12 @@ def write_outputs(
         model, drift = annotate(loaded.model, result.model, model, result.arch, superseders(result.knowledge.rules))
         # The stakeholder stage hash binds everything but the bookkeeping, as content_hash
         # does, and is serialised in Rust: a fraction of content_hash's cost at 10,000
-        # components. (It follows field and key order, which a model read back keeps.)
+        # components (it follows field and key order, which a model read back keeps).
+        # The old model's is in the index the last commit wrote beside it, when that
+        # index is of these very bytes.
         content = stage_hash(model, "stakeholder")
-        changed = content != stage_hash(loaded.model, "stakeholder")
+        before = indexed_content_hash(store.path, loaded.file_sha) or stage_hash(loaded.model, "stakeholder")
+        changed = content != before
     if changed:
         summary = {"threats": len(model.threats), "mitigations": len(model.mitigations)}
         if report is not None:

@@ -162,3 +162,17 @@ def load_info(store: ModelStore) -> ModelInfo:
 
 def version_exists(store: ModelStore, content_hash: str) -> bool:
     return (store.versions_dir / f"{content_hash}.json").exists()
+
+
+def indexed_content_hash(model_path: Path, file_sha256: str) -> str | None:
+    """The stakeholder stage hash the index recorded for the model file with these bytes,
+    or None (no index, another file's, an older format): saves serialising the model."""
+    try:
+        with open(index_path(model_path), encoding="utf-8") as fh:
+            head = json.loads(fh.readline())
+        if head.get("model_sha256") != file_sha256 or head["header"].get("info_version") != INFO_VERSION:
+            return None
+        content = head["header"]["content_hash"]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return content if isinstance(content, str) and len(content) == 64 else None
