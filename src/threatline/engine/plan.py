@@ -24,15 +24,62 @@ branch and bound; larger ones greedily:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Protocol
 
 from threatline.engine import scoring
+from threatline.engine.draft import collector_paused
 from threatline.engine.mitigations import combine
-from threatline.model.threatmodel import SEVERITY_ORDER, Mitigation, RiskFigure, Threat
+from threatline.model.threatmodel import SEVERITY_ORDER, RiskFigure
 
 EXACT_LIMIT = 20
+
+
+# What the planner reads of a model: ThreatModel's Threat and Mitigation, or the light
+# view 'threatline plan' loads (formats.threatmodel_yaml.PlanView).
+class Figure(Protocol):
+    @property
+    def likelihood(self) -> int: ...
+    @property
+    def impact(self) -> int: ...
+    @property
+    def severity(self) -> str: ...
+
+
+class PlannedThreat(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def current(self) -> Figure: ...
+
+
+class Effort(Protocol):
+    @property
+    def effort_days(self) -> tuple[float, float]: ...
+    @property
+    def effort_mid(self) -> float: ...
+
+
+class Effect(Protocol):
+    @property
+    def threat(self) -> str: ...
+    @property
+    def after(self) -> Figure: ...
+
+
+class PlannedMitigation(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def cost(self) -> Effort | None: ...
+    @property
+    def outcomes(self) -> Sequence[Effect]: ...
 
 _RANK = {severity: i for i, severity in enumerate(SEVERITY_ORDER)}
 
@@ -44,7 +91,7 @@ def rank(severity: str) -> int:
 @dataclass
 class PlanThreat:
     id: str
-    current: RiskFigure
+    current: Figure
     options: dict[str, tuple[int, int]]  # mitigation id -> (likelihood steps, impact steps); fixed once built
     # The figure after each subset of this threat's own options, keyed by a bitmask over
     # `options` in order: the searches ask about the same few subsets millions of times.
@@ -85,29 +132,27 @@ class Plan:
     after: dict[str, RiskFigure] = field(default_factory=dict)
 
 
-def _problem(threats: list[Threat], mitigations: list[Mitigation], appetite: str) -> tuple[list[PlanThreat], dict[str, Mitigation]]:
+def _problem(
+    threats: Sequence[PlannedThreat], mitigations: Sequence[PlannedMitigation], appetite: str
+) -> tuple[list[PlanThreat], dict[str, PlannedMitigation]]:
     by_id = {m.id: m for m in mitigations if m.status not in ("rejected",)}
     current = {t.id: t.current for t in threats}
-    options_of: dict[str, dict[str, tuple[int, int]]] = {}
+    limit = _RANK[appetite]
+    above = [t for t in threats if t.status not in ("rejected", "retired") and _RANK[t.current.severity] > limit]
+    # Options are only gathered for threats above the appetite: in a large model most
+    # outcomes concern the others.
+    options_of: dict[str, dict[str, tuple[int, int]]] = {t.id: {} for t in above}
     for m in by_id.values():
         for o in m.outcomes:
-            now = current.get(o.threat)
-            if now is not None:
-                options_of.setdefault(o.threat, {})[m.id] = (
-                    now.likelihood - o.after.likelihood,
-                    now.impact - o.after.impact,
-                )
-    problem: list[PlanThreat] = []
-    for t in threats:
-        if t.status in ("rejected", "retired"):
-            continue
-        if rank(t.current.severity) <= rank(appetite):
-            continue
-        problem.append(PlanThreat(t.id, t.current, options_of.get(t.id, {})))
+            options = options_of.get(o.threat)
+            if options is not None:
+                now = current[o.threat]
+                options[m.id] = (now.likelihood - o.after.likelihood, now.impact - o.after.impact)
+    problem = [PlanThreat(t.id, t.current, options_of[t.id]) for t in above]
     return problem, by_id
 
 
-def cost(m: Mitigation) -> float:
+def cost(m: PlannedMitigation) -> float:
     return m.cost.effort_mid if m.cost else 1.0
 
 
@@ -118,16 +163,28 @@ def _weight(pt: PlanThreat, chosen: Iterable[str]) -> int:
 
 
 def plan(
-    threats: list[Threat],
-    mitigations: list[Mitigation],
+    threats: Sequence[PlannedThreat],
+    mitigations: Sequence[PlannedMitigation],
     appetite: str = "medium",
     budget_days: float | None = None,
     method: str = "auto",
 ) -> Plan:
     if appetite not in SEVERITY_ORDER:
         raise ValueError(f"appetite must be one of {', '.join(SEVERITY_ORDER)}")
+    with collector_paused():  # the planner's many small objects are no garbage to look for
+        return _plan(threats, mitigations, appetite, budget_days, method)
+
+
+def _plan(
+    threats: Sequence[PlannedThreat],
+    mitigations: Sequence[PlannedMitigation],
+    appetite: str,
+    budget_days: float | None,
+    method: str,
+) -> Plan:
     problem, by_id = _problem(threats, mitigations, appetite)
-    candidates = sorted({mid for pt in problem for mid in pt.options}, key=lambda m: (cost(by_id[m]), m))
+    cost_of = {mid: cost(by_id[mid]) for pt in problem for mid in pt.options}
+    candidates = sorted(cost_of, key=lambda m: (cost_of[m], m))
     chosen: set[str] = set()
     if budget_days is None:
         # Threats that share no mitigation are independent: solve each group on its own,
@@ -216,7 +273,7 @@ def _meets(pt: PlanThreat, chosen: Iterable[str], appetite: str) -> bool:
 def _exact_cover(
     problem: list[PlanThreat],
     candidates: list[str],
-    by_id: dict[str, Mitigation],
+    by_id: dict[str, PlannedMitigation],
     appetite: str,
     solved: dict[object, int] | None = None,
 ) -> set[str]:
@@ -322,7 +379,7 @@ def _steps_to_appetite(likelihood: int, impact: int, appetite: str) -> int:
     )
 
 
-def _greedy_cover(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, Mitigation], appetite: str) -> set[str]:
+def _greedy_cover(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, PlannedMitigation], appetite: str) -> set[str]:
     """Lazy greedy by progress per person-day, then reverse delete of what is not needed."""
     import heapq
 
@@ -372,7 +429,7 @@ def _greedy_cover(problem: list[PlanThreat], candidates: list[str], by_id: dict[
 # ---------------------------------------------------------------- budget
 
 
-def _exact_budget(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, Mitigation], budget: float) -> set[str]:
+def _exact_budget(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, PlannedMitigation], budget: float) -> set[str]:
     best: list = [set(), 0]
 
     def value(chosen: set[str]) -> int:
@@ -399,7 +456,7 @@ def _exact_budget(problem: list[PlanThreat], candidates: list[str], by_id: dict[
     return best[0]
 
 
-def _greedy_budget(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, Mitigation], budget: float) -> set[str]:
+def _greedy_budget(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, PlannedMitigation], budget: float) -> set[str]:
     """Lazy greedy by risk removed per person-day (gains are re-checked when popped)."""
     import heapq
 

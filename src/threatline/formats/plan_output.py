@@ -5,12 +5,63 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from threatline.engine.plan import Plan
+from threatline.engine.plan import Figure, Plan
 from threatline.formats.markdown import environment
 from threatline.model.diagnostics import Diagnostic, InputError
-from threatline.model.threatmodel import SEVERITY_ORDER, ThreatModel
+from threatline.model.threatmodel import SEVERITY_ORDER
+
+
+# What the plan's output reads of a model: a ThreatModel, or the light view
+# 'threatline plan' loads (formats.threatmodel_yaml.PlanView).
+class _Threat(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def current(self) -> Figure: ...
+
+
+class _Cost(Protocol):
+    @property
+    def effort_days(self) -> tuple[float, float]: ...
+    @property
+    def latency(self) -> str: ...
+    @property
+    def latency_note(self) -> str: ...
+    @property
+    def ops(self) -> str: ...
+    @property
+    def ops_note(self) -> str: ...
+
+
+class _Mitigation(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def control(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def placement(self) -> str: ...
+    @property
+    def placement_kind(self) -> str: ...
+    @property
+    def placement_name(self) -> str: ...
+    @property
+    def threats(self) -> Sequence[str]: ...
+    @property
+    def cost(self) -> _Cost | None: ...
+
+
+class PlannedModel(Protocol):
+    @property
+    def threats(self) -> Sequence[_Threat]: ...
+    @property
+    def mitigations(self) -> Sequence[_Mitigation]: ...
 
 _BUDGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|days?|w|weeks?|pd)?\s*$", re.IGNORECASE)
 
@@ -26,10 +77,14 @@ def parse_budget(text: str) -> float:
     return value * 5 if unit.startswith("w") else value
 
 
-def plan_summary(plan: Plan, model: ThreatModel) -> dict[str, Any]:
-    mitigations = {m.id: m for m in model.mitigations}
-    threats = {t.id: t for t in model.threats}
+def plan_summary(plan: Plan, model: PlannedModel) -> dict[str, Any]:
+    # Look up only what the plan names: a large model has ten times as many others.
+    selected = set(plan.selected)
+    mitigations = {m.id: m for m in model.mitigations if m.id in selected}
+    named = set(plan.above_before)
+    threats = {t.id: t for t in model.threats if t.id in named}
     chosen = [mitigations[mid] for mid in plan.selected]
+    figure_after = plan.after
     latency: dict[str, list[str]] = {}
     ops = Counter()
     ops_notes: list[str] = []
@@ -61,7 +116,7 @@ def plan_summary(plan: Plan, model: ThreatModel) -> dict[str, Any]:
                 "effort_days": list(m.cost.effort_days) if m.cost else None,
                 "latency": m.cost.latency if m.cost else None,
                 "ops": m.cost.ops if m.cost else None,
-                "threats": [t for t in m.threats if t in plan.after],
+                "threats": [t for t in m.threats if t in figure_after],
             }
             for m in chosen
         ],
@@ -75,9 +130,9 @@ def plan_summary(plan: Plan, model: ThreatModel) -> dict[str, Any]:
     }
 
 
-def plan_json(plan: Plan, model: ThreatModel) -> str:
+def plan_json(plan: Plan, model: PlannedModel) -> str:
     return json.dumps(plan_summary(plan, model), indent=2, ensure_ascii=False) + "\n"
 
 
-def plan_markdown(plan: Plan, model: ThreatModel) -> str:
+def plan_markdown(plan: Plan, model: PlannedModel) -> str:
     return environment().get_template("plan.md.j2").render(p=plan_summary(plan, model), heading="#")

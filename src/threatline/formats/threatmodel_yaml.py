@@ -16,14 +16,20 @@ import re
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticSerializationError
 
 from threatline.formats.interface import Exporter
 from threatline.formats.yamlio import check_file, dump_yaml, gc_paused, load_yaml, read_text
 from threatline.model.architecture import Architecture
 from threatline.model.diagnostics import Diagnostic, InputError, format_path
-from threatline.model.threatmodel import ThreatModel
+from threatline.model.threatmodel import (
+    MitigationStatus,
+    Severity,
+    TargetKind,
+    ThreatModel,
+    ThreatStatus,
+)
 
 HEADER = (
     "# Threat model drafted by Threatline. Review decisions are recorded in this file;\n"
@@ -147,6 +153,88 @@ def load_threat_model_and_sha(path: Path) -> tuple[ThreatModel, str]:
             return ThreatModel.model_validate(data), sha
     except ValidationError as exc:
         raise _validation_error(name, exc, locator) from None
+
+
+class _PlanView(BaseModel):
+    # Only the fields the planner and its output read: the rest of each threat and
+    # mitigation (scores, factors, history, rationale...) is skipped by the JSON parser
+    # instead of being built, which halves loading a large model.
+    model_config = ConfigDict(extra="ignore")
+
+
+class PlanViewFigure(_PlanView):
+    likelihood: int = Field(ge=1, le=5)
+    impact: int = Field(ge=1, le=5)
+    severity: Severity
+
+
+class PlanViewOutcome(_PlanView):
+    threat: str
+    after: PlanViewFigure
+
+
+class PlanViewCost(_PlanView):
+    effort_days: tuple[float, float]
+    latency: str = "none"
+    latency_note: str = ""
+    ops: str = "none"
+    ops_note: str = ""
+
+    @property
+    def effort_mid(self) -> float:
+        return (self.effort_days[0] + self.effort_days[1]) / 2
+
+
+class PlanViewThreat(_PlanView):
+    id: str
+    title: str
+    status: ThreatStatus = "draft"
+    current: PlanViewFigure
+
+
+class PlanViewMitigation(_PlanView):
+    id: str
+    control: str
+    name: str = ""
+    placement: str
+    placement_kind: TargetKind
+    placement_name: str = ""
+    threats: list[str] = Field(default_factory=list)
+    status: MitigationStatus = "proposed"
+    cost: PlanViewCost | None = None
+    outcomes: list[PlanViewOutcome] = Field(default_factory=list)
+
+
+class PlanView(_PlanView):
+    """What 'threatline plan' reads of a threat model (fields typed as in ThreatModel)."""
+
+    threats: list[PlanViewThreat] = Field(default_factory=list)
+    mitigations: list[PlanViewMitigation] = Field(default_factory=list)
+
+
+def load_plan_view(path: Path) -> PlanView | ThreatModel:
+    """The threats and mitigations of a model for planning, read light from a
+    JSON-syntax model (large ones are written so); anything else, and any file the
+    light read refuses, goes through load_threat_model, which gives its located errors.
+
+    The light read checks only the fields it reads: a large model broken elsewhere
+    (say in a threat's history) still plans; every other command reports it.
+    """
+    size = check_file(path, MODEL_MAX_BYTES)
+    raw = bytearray(size)
+    with open(path, "rb") as fh:
+        del raw[fh.readinto(raw):]
+        raw += fh.read()
+    start = _json_body_start(raw)
+    if start is not None and b"\x00" not in raw[:65536]:
+        del raw[:start]
+        try:
+            with gc_paused(keep_built=True):
+                return PlanView.model_validate_json(raw)
+        except ValidationError:
+            pass
+    del raw
+    return load_threat_model(path)
 
 
 def _json_body_start(raw: bytes | bytearray) -> int | None:
