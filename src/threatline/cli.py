@@ -20,7 +20,7 @@ from threatline.engine.scoring import override_factor
 from threatline.formats.knowledge_packs import load_knowledge, load_knowledge_with_sources
 from threatline.formats.markdown import CATEGORY_LABELS, DETAIL_CAP, FULL_REPORT_MAX_THREATS
 from threatline.formats.plan_output import parse_budget, plan_json, plan_markdown, plan_summary
-from threatline.formats.threatmodel_yaml import load_threat_model
+from threatline.formats.threatmodel_yaml import load_plan_view, load_threat_model
 from threatline.formats.yamlio import atomic_write
 from threatline.identity import current_identity
 from threatline.model.architecture import did_you_mean
@@ -289,7 +289,7 @@ def plan(
     if appetite not in SEVERITY_ORDER:
         raise InputError([Diagnostic(file="--appetite", message=f"unknown severity '{appetite}'",
                                      hint="one of " + ", ".join(SEVERITY_ORDER))])
-    model = load_threat_model(model_file)
+    model = load_plan_view(model_file)  # only the fields a plan reads
     days = parse_budget(budget) if budget is not None else None
     result = compute_plan(model.threats, model.mitigations, appetite, days, method.value)
     if fmt is PlanFormat.json:
