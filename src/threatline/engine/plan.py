@@ -31,7 +31,6 @@ from typing import Protocol
 
 from threatline.engine import scoring
 from threatline.engine.draft import collector_paused
-from threatline.engine.mitigations import combine
 from threatline.model.threatmodel import SEVERITY_ORDER, RiskFigure
 
 EXACT_LIMIT = 20
@@ -111,10 +110,21 @@ class PlanThreat:
         """The figure with the options whose bits are set in mask (bit i: i-th option)."""
         found = self._after_by_mask.get(mask)
         if found is None:
-            picked = [step for i, step in enumerate(self.options.values()) if mask >> i & 1]
-            lk = combine(a for a, _ in picked)
-            im = combine(b for _, b in picked)
-            found = self._after_by_mask[mask] = scoring.figure(self.current.likelihood - lk, self.current.impact - im)
+            # mitigations.combine on both steps at once: the strongest counts in full,
+            # any further control adds one step of depth.
+            lk_strongest = lk_count = im_strongest = im_count = 0
+            for i, (lk, im) in enumerate(self.options.values()):
+                if mask >> i & 1:
+                    if lk > 0:
+                        lk_count += 1
+                        lk_strongest = max(lk_strongest, lk)
+                    if im > 0:
+                        im_count += 1
+                        im_strongest = max(im_strongest, im)
+            found = self._after_by_mask[mask] = scoring.figure(
+                self.current.likelihood - lk_strongest - (lk_count > 1),
+                self.current.impact - im_strongest - (im_count > 1),
+            )
         return found
 
 
@@ -211,9 +221,11 @@ def _plan(
     chosen_set = set(chosen)
     left: dict[str, str] = {}
     after: dict[str, RiskFigure] = {}
+    risk_removed = 0
     for pt in problem:
         fig = pt.after(chosen_set)
         after[pt.id] = fig
+        risk_removed += (_RANK[pt.current.severity] - _RANK[fig.severity]) * pt.current.impact  # _weight
         if rank(fig.severity) > rank(appetite):
             best = pt.after(pt.options)
             if not pt.options:
@@ -231,7 +243,7 @@ def _plan(
         selected=chosen,
         effort_days=(low, high),
         effort_expected=sum(cost(by_id[m]) for m in chosen),
-        risk_removed=sum(_weight(pt, chosen_set) for pt in problem),
+        risk_removed=risk_removed,
         above_before=[pt.id for pt in problem],
         left_above=left,
         after=after,
@@ -239,28 +251,37 @@ def _plan(
 
 
 def _groups(problem: list[PlanThreat], candidates: list[str]) -> list[tuple[list[PlanThreat], list[str]]]:
-    """Connected groups of threats linked by a shared mitigation (union-find)."""
-    parent: dict[str, str] = {}
+    """Connected groups of threats linked by a shared mitigation (union-find), in the
+    order of their first threat. Nodes are integers: threats first, then mitigations."""
+    slot = {mid: len(problem) + k for k, mid in enumerate(candidates)}
+    parent = list(range(len(problem) + len(candidates)))
+    linked = [False] * len(parent)  # a mitigation some threat here names
 
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
+    def find(x: int) -> int:
+        while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
 
-    for pt in problem:
-        root = find("t:" + pt.id)
+    for j, pt in enumerate(problem):
+        root = find(j)
         for mid in pt.options:
-            parent[find("m:" + mid)] = root
-    threats_by_root: dict[str, list[PlanThreat]] = {}
-    for pt in problem:
-        threats_by_root.setdefault(find("t:" + pt.id), []).append(pt)
-    cands_by_root: dict[str, list[str]] = {}
-    for mid in candidates:  # keeps the cost order
-        key = "m:" + mid
-        if key in parent:
-            cands_by_root.setdefault(find(key), []).append(mid)
-    return [(threats_by_root[r], cands_by_root.get(r, [])) for r in sorted(threats_by_root)]
+            node = slot.get(mid)
+            if node is None:  # not a candidate: it still links threats
+                node = slot[mid] = len(parent)
+                parent.append(node)
+                linked.append(False)
+            linked[node] = True
+            parent[find(node)] = root
+    threats_by_root: dict[int, list[PlanThreat]] = {}
+    for j, pt in enumerate(problem):
+        threats_by_root.setdefault(find(j), []).append(pt)
+    cands_by_root: dict[int, list[str]] = {}
+    for k, mid in enumerate(candidates):  # keeps the cost order
+        node = len(problem) + k
+        if linked[node]:
+            cands_by_root.setdefault(find(node), []).append(mid)
+    return [(group, cands_by_root.get(root, [])) for root, group in threats_by_root.items()]
 
 
 # ---------------------------------------------------------------- cover
@@ -340,23 +361,28 @@ def _exact_cover(
                 return False
         return True
 
-    def search(i: int, chosen: int, spent: float) -> None:
+    def search(i: int, chosen: int, spent: float, added: bool) -> None:
+        # added: chosen gained candidates[i - 1] on the way here. If not, chosen is the
+        # parent's, known not to cover; if so, what chosen and the rest can reach is the
+        # parent's, known to be enough. Either check is skipped when its answer is known.
         nonlocal best_mask, best_spent
         if spent >= best_spent:
             return
-        if covers(chosen):
+        if added and covers(chosen):
             best_mask, best_spent = chosen, spent
             return
         if i == count or (cheapest_first_bound and spent + costs[i] >= best_spent):
             return
         # Prune: a threat that cannot meet the appetite even with every remaining candidate.
-        if not covers(chosen | remaining_from[i]):
+        if not added and not covers(chosen | remaining_from[i]):
             return
         if any(not meets(j, chosen) for j in relevant[i]):
-            search(i + 1, chosen | 1 << i, spent + costs[i])
-        search(i + 1, chosen, spent)
+            search(i + 1, chosen | 1 << i, spent + costs[i], True)
+        search(i + 1, chosen, spent, False)
 
-    search(0, 0, 0.0)
+    # At the root the cover check is due; the reach check may be skipped as it only
+    # prunes (meeting the appetite is monotone: a subset of a non-cover covers nothing).
+    search(0, 0, 0.0, True)
     if solved is not None:
         solved[shape] = best_mask
     return {mid for i, mid in enumerate(candidates) if best_mask >> i & 1}
