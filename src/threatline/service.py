@@ -52,9 +52,12 @@ def validate_file(path: Path, knowledge: Knowledge) -> tuple[Architecture, list[
 def draft_file(path: Path, rule_dirs: list[Path] | None = None, control_files: list[Path] | None = None) -> DraftResult:
     knowledge = load_knowledge(rule_dirs, control_files)
     arch, warnings = validate_file(path, knowledge)
-    model = draft(arch, knowledge, source_file=path.name, source_sha256=file_sha256(path))
-    # What the model was drafted from, so that drift can be measured later (docs/drift.md).
-    model.architecture.snapshot = snapshot_doc(arch)
+    # The snapshot too is built beside the drafted model: with the collector on, its
+    # full passes over the model cost 1.6 s at 10,000 components (the snapshot 0.25 s).
+    with collector_paused():
+        model = draft(arch, knowledge, source_file=path.name, source_sha256=file_sha256(path))
+        # What the model was drafted from, so that drift can be measured later (docs/drift.md).
+        model.architecture.snapshot = snapshot_doc(arch)
     return DraftResult(arch, model, warnings, knowledge)
 
 
