@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import field
 from pathlib import Path
-from typing import Protocol
+from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticSerializationError
 
 from threatline.formats.interface import Exporter
@@ -155,25 +157,30 @@ def load_threat_model_and_sha(path: Path) -> tuple[ThreatModel, str]:
         raise _validation_error(name, exc, locator) from None
 
 
-class _PlanView(BaseModel):
-    # Only the fields the planner and its output read: the rest of each threat and
-    # mitigation (scores, factors, history, rationale...) is skipped by the JSON parser
-    # instead of being built, which halves loading a large model.
-    model_config = ConfigDict(extra="ignore")
+# The light view 'threatline plan' reads: only the fields the planner and its output
+# use, typed as in ThreatModel. The rest of each threat and mitigation (scores, factors,
+# history, rationale...) is skipped by the JSON parser instead of being built, and the
+# parts are slotted dataclasses rather than models: at 10,000 components this loads in
+# about half the time and memory of the full model.
+_PLAN_VIEW = ConfigDict(extra="ignore")
+_Scale = Annotated[int, Field(ge=1, le=5)]  # as RiskFigure's
 
 
-class PlanViewFigure(_PlanView):
-    likelihood: int = Field(ge=1, le=5)
-    impact: int = Field(ge=1, le=5)
+@dataclass(config=_PLAN_VIEW, slots=True, frozen=True)
+class PlanViewFigure:
+    likelihood: _Scale
+    impact: _Scale
     severity: Severity
 
 
-class PlanViewOutcome(_PlanView):
+@dataclass(config=_PLAN_VIEW, slots=True, frozen=True)
+class PlanViewOutcome:
     threat: str
     after: PlanViewFigure
 
 
-class PlanViewCost(_PlanView):
+@dataclass(config=_PLAN_VIEW, slots=True, frozen=True)
+class PlanViewCost:
     effort_days: tuple[float, float]
     latency: str = "none"
     latency_note: str = ""
@@ -185,28 +192,32 @@ class PlanViewCost(_PlanView):
         return (self.effort_days[0] + self.effort_days[1]) / 2
 
 
-class PlanViewThreat(_PlanView):
+@dataclass(config=_PLAN_VIEW, slots=True, frozen=True)
+class PlanViewThreat:
     id: str
     title: str
-    status: ThreatStatus = "draft"
     current: PlanViewFigure
+    status: ThreatStatus = "draft"
 
 
-class PlanViewMitigation(_PlanView):
+@dataclass(config=_PLAN_VIEW, slots=True, frozen=True)
+class PlanViewMitigation:
     id: str
     control: str
-    name: str = ""
     placement: str
     placement_kind: TargetKind
+    name: str = ""
     placement_name: str = ""
-    threats: list[str] = Field(default_factory=list)
+    threats: list[str] = field(default_factory=list)
     status: MitigationStatus = "proposed"
     cost: PlanViewCost | None = None
-    outcomes: list[PlanViewOutcome] = Field(default_factory=list)
+    outcomes: list[PlanViewOutcome] = field(default_factory=list)
 
 
-class PlanView(_PlanView):
-    """What 'threatline plan' reads of a threat model (fields typed as in ThreatModel)."""
+class PlanView(BaseModel):
+    """What 'threatline plan' reads of a threat model."""
+
+    model_config = _PLAN_VIEW
 
     threats: list[PlanViewThreat] = Field(default_factory=list)
     mitigations: list[PlanViewMitigation] = Field(default_factory=list)
