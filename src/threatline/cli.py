@@ -20,7 +20,7 @@ from threatline.engine.scoring import override_factor
 from threatline.formats.knowledge_packs import load_knowledge, load_knowledge_with_sources
 from threatline.formats.markdown import CATEGORY_LABELS, DETAIL_CAP, FULL_REPORT_MAX_THREATS
 from threatline.formats.plan_output import parse_budget, plan_json, plan_markdown, plan_summary
-from threatline.formats.threatmodel_yaml import load_plan_view, load_threat_model
+from threatline.formats.threatmodel_yaml import load_plan_view
 from threatline.formats.yamlio import atomic_write
 from threatline.identity import current_identity
 from threatline.model.architecture import did_you_mean

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Protocol
 
 from threatline.engine import scoring
@@ -97,6 +97,17 @@ class PlanThreat:
     _after_by_mask: dict[int, RiskFigure] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def after(self, chosen: Iterable[str]) -> RiskFigure:
+        return self.after_mask(self._mask(chosen))
+
+    def after_with(self, chosen: Iterable[str], mid: str) -> RiskFigure:
+        """after(chosen | {mid}), without copying chosen."""
+        return self.after_mask(self._mask(chosen) | self._bit(mid))
+
+    def after_without(self, chosen: Iterable[str], mid: str) -> RiskFigure:
+        """after(chosen - {mid}), without copying chosen."""
+        return self.after_mask(self._mask(chosen) & ~self._bit(mid))
+
+    def _mask(self, chosen: Iterable[str]) -> int:
         # Walk this threat's few options, not the (possibly huge) chosen set.
         chosen_set = chosen if isinstance(chosen, (set, frozenset, dict)) else set(chosen)
         mask, bit = 0, 1
@@ -104,7 +115,13 @@ class PlanThreat:
             if mid in chosen_set:
                 mask |= bit
             bit <<= 1
-        return self.after_mask(mask)
+        return mask
+
+    def _bit(self, mid: str) -> int:
+        for k, option in enumerate(self.options):
+            if option == mid:
+                return 1 << k
+        return 0
 
     def after_mask(self, mask: int) -> RiskFigure:
         """The figure with the options whose bits are set in mask (bit i: i-th option)."""
@@ -205,17 +222,17 @@ def _plan(
         for group, group_candidates in _groups(reachable, candidates):
             use_exact = method == "exact" or (method == "auto" and len(group_candidates) <= EXACT_LIMIT)
             if use_exact:
-                chosen |= _exact_cover(group, group_candidates, by_id, appetite, solved)
+                chosen |= _exact_cover(group, group_candidates, cost_of, appetite, solved)
             else:
                 greedy_groups += 1
-                chosen |= _greedy_cover(group, group_candidates, by_id, appetite)
+                chosen |= _greedy_cover(group, group_candidates, cost_of, appetite)
         used = "exact" if greedy_groups == 0 else f"greedy ({greedy_groups} group(s) over {EXACT_LIMIT} candidates)"
     else:
         use_exact = method == "exact" or (method == "auto" and len(candidates) <= EXACT_LIMIT)
         if use_exact:
-            chosen = _exact_budget(problem, candidates, by_id, budget_days)
+            chosen = _exact_budget(problem, candidates, cost_of, budget_days)
         else:
-            chosen = _greedy_budget(problem, candidates, by_id, budget_days)
+            chosen = _greedy_budget(problem, candidates, cost_of, budget_days)
         used = "exact" if use_exact else "greedy"
     chosen = sorted(chosen)
     chosen_set = set(chosen)
@@ -294,7 +311,7 @@ def _meets(pt: PlanThreat, chosen: Iterable[str], appetite: str) -> bool:
 def _exact_cover(
     problem: list[PlanThreat],
     candidates: list[str],
-    by_id: dict[str, PlannedMitigation],
+    cost_of: dict[str, float],
     appetite: str,
     solved: dict[object, int] | None = None,
 ) -> set[str]:
@@ -309,7 +326,7 @@ def _exact_cover(
     """
     limit = _RANK[appetite]
     count = len(candidates)
-    costs = [cost(by_id[c]) for c in candidates]
+    costs = [cost_of[c] for c in candidates]
     index = {mid: i for i, mid in enumerate(candidates)}
     shape: object = None
     if solved is not None:
@@ -394,7 +411,7 @@ def _excess(pt: PlanThreat, chosen: Iterable[str], appetite: str) -> int:
     return _steps_to_appetite(fig.likelihood, fig.impact, appetite)
 
 
-@lru_cache(maxsize=None)  # 25 figures x 4 appetites at most
+@cache  # 25 figures x 4 appetites at most
 def _steps_to_appetite(likelihood: int, impact: int, appetite: str) -> int:
     limit = rank(appetite)
     return min(
@@ -405,11 +422,12 @@ def _steps_to_appetite(likelihood: int, impact: int, appetite: str) -> int:
     )
 
 
-def _greedy_cover(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, PlannedMitigation], appetite: str) -> set[str]:
+def _greedy_cover(problem: list[PlanThreat], candidates: list[str], cost_of: dict[str, float], appetite: str) -> set[str]:
     """Lazy greedy by progress per person-day, then reverse delete of what is not needed."""
     import heapq
 
     chosen: set[str] = set()
+    limit = _RANK[appetite]
     by_mid: dict[str, list[PlanThreat]] = {}
     for pt in problem:
         for mid in pt.options:
@@ -419,16 +437,18 @@ def _greedy_cover(problem: list[PlanThreat], candidates: list[str], by_id: dict[
         """(threats brought to the appetite, steps of excess removed) by adding mid."""
         met = steps = 0
         for pt in by_mid.get(mid, []):
-            if _meets(pt, chosen, appetite):
+            now = pt.after(chosen)
+            if _RANK[now.severity] <= limit:
                 continue
-            after = chosen | {mid}
-            met += _meets(pt, after, appetite)
-            steps += _excess(pt, chosen, appetite) - _excess(pt, after, appetite)
+            then = pt.after_with(chosen, mid)
+            met += _RANK[then.severity] <= limit
+            steps += (_steps_to_appetite(now.likelihood, now.impact, appetite)
+                      - _steps_to_appetite(then.likelihood, then.impact, appetite))
         return met, steps
 
     def key(mid: str) -> tuple[float, float]:
         met, steps = progress(mid)
-        c = max(cost(by_id[mid]), 0.01)
+        c = max(cost_of[mid], 0.01)
         return (-steps / c, -met / c)
 
     heap = [(key(m), m) for m in candidates]
@@ -445,17 +465,16 @@ def _greedy_cover(problem: list[PlanThreat], candidates: list[str], by_id: dict[
         chosen.add(mid)
         still_open -= {pt.id for pt in by_mid.get(mid, []) if _meets(pt, chosen, appetite)}
     # Reverse delete: drop what the plan no longer needs, most expensive first.
-    for mid in sorted(chosen, key=lambda m: (-cost(by_id[m]), m)):
-        trial = chosen - {mid}
-        if all(_meets(pt, trial, appetite) for pt in by_mid.get(mid, [])):
-            chosen = trial
+    for mid in sorted(chosen, key=lambda m: (-cost_of[m], m)):
+        if all(_RANK[pt.after_without(chosen, mid).severity] <= limit for pt in by_mid.get(mid, [])):
+            chosen.discard(mid)
     return chosen
 
 
 # ---------------------------------------------------------------- budget
 
 
-def _exact_budget(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, PlannedMitigation], budget: float) -> set[str]:
+def _exact_budget(problem: list[PlanThreat], candidates: list[str], cost_of: dict[str, float], budget: float) -> set[str]:
     best: list = [set(), 0]
 
     def value(chosen: set[str]) -> int:
@@ -463,18 +482,18 @@ def _exact_budget(problem: list[PlanThreat], candidates: list[str], by_id: dict[
 
     def search(i: int, chosen: set[str], spent: float) -> None:
         v = value(chosen)
-        if v > best[1] or (v == best[1] and spent < sum(cost(by_id[m]) for m in best[0])):
+        if v > best[1] or (v == best[1] and spent < sum(cost_of[m] for m in best[0])):
             best[0], best[1] = set(chosen), v
         if i == len(candidates):
             return
         # Bound: what every remaining affordable candidate could add at most.
-        affordable = [m for m in candidates[i:] if spent + cost(by_id[m]) <= budget]
+        affordable = [m for m in candidates[i:] if spent + cost_of[m] <= budget]
         if value(chosen | set(affordable)) <= best[1]:
             return
         mid = candidates[i]
-        if spent + cost(by_id[mid]) <= budget:
+        if spent + cost_of[mid] <= budget:
             chosen.add(mid)
-            search(i + 1, chosen, spent + cost(by_id[mid]))
+            search(i + 1, chosen, spent + cost_of[mid])
             chosen.discard(mid)
         search(i + 1, chosen, spent)
 
@@ -482,31 +501,41 @@ def _exact_budget(problem: list[PlanThreat], candidates: list[str], by_id: dict[
     return best[0]
 
 
-def _greedy_budget(problem: list[PlanThreat], candidates: list[str], by_id: dict[str, PlannedMitigation], budget: float) -> set[str]:
+def _greedy_budget(problem: list[PlanThreat], candidates: list[str], cost_of: dict[str, float], budget: float) -> set[str]:
     """Lazy greedy by risk removed per person-day (gains are re-checked when popped)."""
     import heapq
 
-    by_mid: dict[str, list[PlanThreat]] = {}
-    for pt in problem:
-        for mid in pt.options:
-            by_mid.setdefault(mid, []).append(pt)
+    # Per threat, the bits (PlanThreat.after_mask) of its options chosen so far, kept
+    # up to date as mitigations are taken, and per mitigation (threat, its bit there).
+    masks = [0] * len(problem)
+    by_mid: dict[str, list[tuple[int, PlanThreat, int]]] = {}
+    for j, pt in enumerate(problem):
+        for k, mid in enumerate(pt.options):
+            by_mid.setdefault(mid, []).append((j, pt, 1 << k))
     chosen: set[str] = set()
 
     def gain(mid: str) -> float:
         total = 0.0
-        for pt in by_mid.get(mid, []):
-            before, after = pt.after(chosen), pt.after(chosen | {mid})
-            total += (rank(before.severity) - rank(after.severity)) * pt.current.impact
+        for j, pt, bit in by_mid.get(mid, []):
+            before, after = pt.after_mask(masks[j]), pt.after_mask(masks[j] | bit)
+            total += (_RANK[before.severity] - _RANK[after.severity]) * pt.current.impact
             # Score steps that drop no severity yet may enable a later drop: count them lightly.
             total += 0.01 * ((before.likelihood + before.impact) - (after.likelihood + after.impact))
         return total
 
-    heap = [(-gain(m) / max(cost(by_id[m]), 0.01), m) for m in candidates]
+    def alone(mid: str) -> int:
+        """Risk removed by mid on its own (_weight with {mid} over its threats)."""
+        return sum(
+            (_RANK[pt.current.severity] - _RANK[pt.after_mask(bit).severity]) * pt.current.impact
+            for _, pt, bit in by_mid.get(mid, [])
+        )
+
+    heap = [(-gain(m) / max(cost_of[m], 0.01), m) for m in candidates]
     heapq.heapify(heap)
     spent = 0.0
     while heap:
         _, mid = heapq.heappop(heap)
-        c = cost(by_id[mid])
+        c = cost_of[mid]
         if spent + c > budget:
             continue
         fresh = -gain(mid) / max(c, 0.01)
@@ -516,12 +545,10 @@ def _greedy_budget(problem: list[PlanThreat], candidates: list[str], by_id: dict
             heapq.heappush(heap, (fresh, mid))
             continue
         chosen.add(mid)
+        for j, _, bit in by_mid[mid]:
+            masks[j] |= bit
         spent += c
-    single = max(
-        (m for m in candidates if cost(by_id[m]) <= budget),
-        key=lambda m: sum(_weight(pt, {m}) for pt in by_mid.get(m, [])),
-        default=None,
-    )
+    single = max((m for m in candidates if cost_of[m] <= budget), key=alone, default=None)
     if single is not None and sum(_weight(pt, {single}) for pt in problem) > sum(_weight(pt, chosen) for pt in problem):
         return {single}
     return chosen
