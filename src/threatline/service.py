@@ -10,7 +10,7 @@ from pathlib import Path
 from threatline.drift.impact import superseders
 from threatline.drift.record import RecordReport, annotate
 from threatline.drift.snapshot import snapshot_doc
-from threatline.engine.draft import collector_paused, draft
+from threatline.engine.draft import draft
 from threatline.engine.facts import ArchitectureView
 from threatline.engine.knowledge import Knowledge
 from threatline.formats.architecture_yaml import load_architecture, parse_architecture
@@ -22,7 +22,7 @@ from threatline.formats.knowledge_packs import (
 )
 from threatline.formats.markdown import MarkdownExporter
 from threatline.formats.threatmodel_yaml import YamlExporter, render_threat_model_bytes
-from threatline.formats.yamlio import atomic_write, load_yaml_file, read_text
+from threatline.formats.yamlio import atomic_write, gc_paused, load_yaml_file, read_text
 from threatline.model.architecture import Architecture
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import ThreatModel
@@ -54,7 +54,9 @@ def draft_file(path: Path, rule_dirs: list[Path] | None = None, control_files: l
     arch, warnings = validate_file(path, knowledge)
     # The snapshot too is built beside the drafted model: with the collector on, its
     # full passes over the model cost 1.6 s at 10,000 components (the snapshot 0.25 s).
-    with collector_paused():
+    # The model lives as long as the command: out of the collector's sight afterwards
+    # too (gc.freeze), or the first collection after the pause walks all of it.
+    with gc_paused(keep_built=True):
         model = draft(arch, knowledge, source_file=path.name, source_sha256=file_sha256(path))
         # What the model was drafted from, so that drift can be measured later (docs/drift.md).
         model.architecture.snapshot = snapshot_doc(arch)
@@ -84,7 +86,8 @@ def write_outputs(
     """
     # Merging, hashing and rendering build only acyclic data beside a model of millions
     # of objects: the collector's full passes over it would find nothing to collect.
-    with collector_paused():
+    # The merged model is the command's result: frozen out of later passes as well.
+    with gc_paused(keep_built=True):
         return _write_outputs(result, out_dir, stem, who, now)
 
 

@@ -123,8 +123,10 @@ class ModelStore:
             # Encoded once: the same bytes are written and hashed.
             data = render_model(model)
             atomic_write(self.path, data)
+            file_sha = hashlib.sha256(data).hexdigest()
+            del data  # hundreds of megabytes at 10,000 components: not kept through the indexing
             # Keep the drift index (store/index.py) in step, so `check` need not parse the model.
-            write_index(self.path, model, hashlib.sha256(data).hexdigest(), content)
+            write_index(self.path, model, file_sha, content)
             return model
 
     # ------------------------------------------------------------ journal
