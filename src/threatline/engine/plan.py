@@ -8,7 +8,11 @@ Two questions, over the mitigations proposed for threats above the risk appetite
   risk removed is the sum over threats of severity steps dropped times impact.
 
 Small problems (at most `EXACT_LIMIT` candidate mitigations) are solved exactly by
-branch and bound; larger ones greedily:
+branch and bound; larger ones greedily. For the cover, threats that share no
+mitigation are solved group by group; the exact search works on bitmasks of a
+group's candidates, remembers each threat's figure per subset of its own options,
+and solves groups of one shape (the same controls on similar elements, common in
+large systems) once. None of this changes which set is chosen.
 
 * cover: repeatedly take the mitigation with the best ratio of progress to cost,
   then drop any chosen mitigation the plan still meets the appetite without;
