@@ -157,3 +157,17 @@ def test_factor_and_score_are_frozen_values():
         f.reason = "other"  # type: ignore[misc]
     s = Score(value=2, base=2, factors=[f])
     assert s.model_copy(update={"value": 3}).value == 3
+
+
+def test_drafted_models_share_their_fields_set_records(knowledge, arch):
+    """share_fields_set: one record of set field names per shape, not one per threat
+    (a drafted threat's was bigger than its values); serialisation does not use it."""
+    model = draft(arch, knowledge)
+    assert len({id(t.__pydantic_fields_set__) for t in model.threats}) == 1
+    assert len({id(m.__pydantic_fields_set__) for m in model.mitigations}) == 1
+    threat = model.threats[0]
+    assert {"id", "title", "residual", "proposed_effect"} <= threat.model_fields_set
+    before = model.model_dump_json()
+    threat.status = "confirmed"  # recorded for every sharer: over-reports, never drops a name
+    assert "status" in model.threats[-1].model_fields_set
+    assert model.model_dump_json() == before.replace('"status":"draft"', '"status":"confirmed"', 1)

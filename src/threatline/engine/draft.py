@@ -29,6 +29,7 @@ from threatline.model.threatmodel import (
     Score,
     Threat,
     ThreatModel,
+    share_fields_set,
 )
 
 CATEGORY_ORDER = [c.value for c in StrideCategory]
@@ -298,7 +299,7 @@ def _make_threat(
         coverage = "partial"
     else:
         coverage = "open"
-    return Threat(
+    return share_fields_set(Threat(
         id=tid,
         target=ef.id,
         target_kind=ef.kind,  # type: ignore[arg-type]
@@ -321,7 +322,7 @@ def _make_threat(
         mitigation_details=details,
         cwe=list(rule.cwe),
         capec=list(rule.capec),
-    )
+    ))
 
 
 def unique(items: Iterable[str]) -> list[str]:

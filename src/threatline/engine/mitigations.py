@@ -22,6 +22,7 @@ from threatline.model.threatmodel import (
     Outcome,
     RiskFigure,
     Threat,
+    share_fields_set,
 )
 
 
@@ -126,7 +127,7 @@ def propose_mitigations(
                 lk, im = steps(control, ab.partial)
                 before_by_threat[threat.id] = threat.current
                 p.outcomes.append(
-                    Outcome(threat=threat.id, partial=ab.partial, after=lower(threat.current, lk, im))
+                    share_fields_set(Outcome(threat=threat.id, partial=ab.partial, after=lower(threat.current, lk, im)))
                 )
                 threat.proposed_mitigations.append(mid)
                 lk_steps.append(lk)
@@ -177,7 +178,7 @@ def _mitigation(p: _Proposal, view: ArchitectureView, before: dict[str, RiskFigu
     )
     if control and control.effect.ineffective_when:
         words += "; it does not help when " + "; or when ".join(control.effect.ineffective_when)
-    return Mitigation(
+    return share_fields_set(Mitigation(
         id=p.id,
         control=p.control_id,
         name=name,
@@ -191,4 +192,4 @@ def _mitigation(p: _Proposal, view: ArchitectureView, before: dict[str, RiskFigu
         outcomes=outcomes,
         rationale=rationale,
         residual_risk=words + ".",
-    )
+    ))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from threatline.model.threatmodel import Mitigation, Threat, ThreatModel
+from threatline.model.threatmodel import Mitigation, Threat, ThreatModel, share_fields_set
 
 # Drift notes (docs/drift.md) wait for a person's decision like the rest, so they survive a re-draft.
 _DECISION_FIELDS = ("status", "review", "reject_reason", "duplicate_of", "history", "acceptance", "escalation", "drift")
@@ -55,7 +55,7 @@ def merge(old: ThreatModel, fresh: ThreatModel) -> tuple[ThreatModel, MergeRepor
             report.revived.append(t.id)
         else:
             report.kept.append(t.id)
-        updated = t.model_copy(update=decisions)
+        updated = share_fields_set(t.model_copy(update=decisions))
         _keep_overrides(prior, updated)
         own.add(id(updated))
         merged.append(updated)
@@ -86,7 +86,7 @@ def merge(old: ThreatModel, fresh: ThreatModel) -> tuple[ThreatModel, MergeRepor
         decisions = {name: getattr(prior, name) for name in _MITIGATION_DECISIONS}
         if prior.status == "adjusted":
             decisions["placement"], decisions["placement_name"] = prior.placement, prior.placement_name
-        mitigations.append(now.model_copy(update=decisions))
+        mitigations.append(share_fields_set(now.model_copy(update=decisions)))
     mitigations.extend(fresh_mitigations.values())
     kept_mids = {m.id for m in mitigations}
     for i, t in enumerate(merged):
