@@ -98,7 +98,9 @@ class PlanThreat:
     options: dict[str, tuple[int, int]]  # mitigation id -> (likelihood steps, impact steps); fixed once built
     # The figure after each subset of this threat's own options, keyed by a bitmask over
     # `options` in order: the searches ask about the same few subsets millions of times.
-    _after_by_mask: dict[int, RiskFigure] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # It depends only on the current figure and the steps in order, so threats alike in
+    # those share one (_problem).
+    after_by_mask: dict[int, RiskFigure] = field(default_factory=dict, repr=False, compare=False)
 
     def after(self, chosen: Iterable[str]) -> RiskFigure:
         return self.after_mask(self._mask(chosen))
@@ -129,7 +131,7 @@ class PlanThreat:
 
     def after_mask(self, mask: int) -> RiskFigure:
         """The figure with the options whose bits are set in mask (bit i: i-th option)."""
-        found = self._after_by_mask.get(mask)
+        found = self.after_by_mask.get(mask)
         if found is None:
             # mitigations.combine on both steps at once: the strongest counts in full,
             # any further control adds one step of depth.
@@ -142,7 +144,7 @@ class PlanThreat:
                     if im > 0:
                         im_count += 1
                         im_strongest = max(im_strongest, im)
-            found = self._after_by_mask[mask] = scoring.figure(
+            found = self.after_by_mask[mask] = scoring.figure(
                 self.current.likelihood - lk_strongest - (lk_count > 1),
                 self.current.impact - im_strongest - (im_count > 1),
             )
@@ -179,7 +181,12 @@ def _problem(
             if options is not None:
                 now = current[o.threat]
                 options[m.id] = (now.likelihood - o.after.likelihood, now.impact - o.after.impact)
-    problem = [PlanThreat(t.id, t.current, options_of[t.id]) for t in above]
+    figures_alike: dict[tuple[int, int, tuple[tuple[int, int], ...]], dict[int, RiskFigure]] = {}
+    problem = []
+    for t in above:
+        options = options_of[t.id]
+        alike = (t.current.likelihood, t.current.impact, tuple(options.values()))
+        problem.append(PlanThreat(t.id, t.current, options, figures_alike.setdefault(alike, {})))
     return problem, by_id
 
 
