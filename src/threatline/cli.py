@@ -186,7 +186,12 @@ def draft(
     result = service.draft_file(architecture, rules, controls)
     if fmt is not DraftFormat.files:
         _print_diagnostics(result.warnings)
-        sys.stdout.write(service.OUTPUTS[fmt.value].render(result.model, result.arch))
+        text = service.OUTPUTS[fmt.value].render(result.model, result.arch)
+        # In slices of a million characters: one write of the whole text would encode all
+        # of it at once, a second copy of a document of hundreds of megabytes at 10,000 components.
+        step = 1 << 20
+        for start in range(0, len(text), step):
+            sys.stdout.write(text[start:start + step])
         return
     _print_diagnostics(result.warnings)
     saved = service.write_outputs(result, output if output is not None else architecture.parent, who=current_identity(None))
