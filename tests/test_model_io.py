@@ -109,7 +109,7 @@ def test_threshold_switches_syntax(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert render_threat_model(model).removeprefix(HEADER).startswith("version:")
     monkeypatch.setattr(threatmodel_yaml, "JSON_SYNTAX_THRESHOLD", count - 1)
     assert render_threat_model(model).removeprefix(HEADER).startswith("{\n")
-    assert threatmodel_yaml.JSON_SYNTAX_THRESHOLD == count - 1
+    assert count - 1 == threatmodel_yaml.JSON_SYNTAX_THRESHOLD
 
 
 def test_default_threshold_is_documented() -> None:

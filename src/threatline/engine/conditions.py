@@ -237,7 +237,7 @@ class Compiler:
 # all()/any() over generators, which cost a generator object per call.
 def _every(preds: list[Predicate]) -> Predicate:
     def every(f: Facts) -> bool:
-        for p in preds:
+        for p in preds:  # noqa: SIM110 - see above
             if not p(f):
                 return False
         return True
@@ -247,7 +247,7 @@ def _every(preds: list[Predicate]) -> Predicate:
 
 def _any(preds: list[Predicate]) -> Predicate:
     def some(f: Facts) -> bool:
-        for p in preds:
+        for p in preds:  # noqa: SIM110 - see above
             if p(f):
                 return True
         return False

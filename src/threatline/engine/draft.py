@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable, Iterator
-from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from threatline import __version__
 from threatline.engine import scoring
+from threatline.engine.conditions import _norm
 from threatline.engine.facts import AppliedControl, ArchitectureView, ElementFacts
 from threatline.engine.ids import stable_id
-from threatline.engine.conditions import _norm
-from threatline.engine.knowledge import INDEX_FACTS, TEMPLATE_PATTERN, Knowledge, Pin, Rule, pinned_values
+from threatline.engine.knowledge import (
+    INDEX_FACTS,
+    TEMPLATE_PATTERN,
+    Knowledge,
+    Pin,
+    Rule,
+    pinned_values,
+)
 from threatline.engine.mitigations import combine, propose_mitigations, steps
 from threatline.model.architecture import Architecture, StrideCategory
 from threatline.model.threatmodel import (
@@ -74,7 +81,7 @@ class _PreparedRule:
 
 
 def _admits(pins: dict[str, Pin], facts: tuple[str, ...], values: tuple[Any, ...]) -> bool:
-    for fact, value in zip(facts, values):
+    for fact, value in zip(facts, values, strict=True):
         pin = pins.get(fact)
         if pin is not None:
             allowed, excluded = pin

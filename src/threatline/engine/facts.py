@@ -183,6 +183,8 @@ class ElementFacts:
 class _ZoneIndex:
     members: dict[str, list[Component]] = field(default_factory=dict)  # nested zones included
     entering: dict[str, list[Flow]] = field(default_factory=dict)  # flows from outside into a member
+    # lowest TRUST_ORDER rank among the zones those flows come from (the inbound.from_trust fact)
+    entering_trust: dict[str, int] = field(default_factory=dict)
     children: dict[str, int] = field(default_factory=dict)  # zones nested directly inside
 
 
@@ -459,11 +461,17 @@ class ArchitectureView:
                 for zid in self._ancestors.get(c.zone, []):
                     index.members.setdefault(zid, []).append(c)
             zones_of = {c.id: self._ancestors.get(c.zone, []) for c in self.arch.components}
+            rank = {z.id: TRUST_ORDER.index(z.trust.value) for z in self.arch.zones}
+            lowest = index.entering_trust
             for f in self.arch.flows:
                 source_zones = zones_of.get(f.source, [])
+                source = self.components.get(f.source)
+                source_rank = rank.get(source.zone) if source is not None else None
                 for zid in zones_of.get(f.target, []):
                     if zid not in source_zones:
                         index.entering.setdefault(zid, []).append(f)
+                        if source_rank is not None and source_rank < lowest.get(zid, len(TRUST_ORDER)):
+                            lowest[zid] = source_rank
             for other in self.arch.zones:
                 if other.parent is not None:
                     index.children[other.parent] = index.children.get(other.parent, 0) + 1
@@ -488,7 +496,7 @@ class ArchitectureView:
             "stores.classification": _max_class(stored),
             "stores.tags": sorted({t for d in stored for t in d.tags}),
             "inbound.count": len(entering),
-            "inbound.from_trust": _min_trust(self.trust(self.components[f.source].zone) for f in entering),
+            "inbound.from_trust": TRUST_ORDER[index.entering_trust[z.id]] if z.id in index.entering_trust else None,
         }
         controls: dict[str, AppliedControl] = {}
         for b in self._baseline_zones.get(z.id, []):
