@@ -186,12 +186,10 @@ def draft(
     result = service.draft_file(architecture, rules, controls)
     if fmt is not DraftFormat.files:
         _print_diagnostics(result.warnings)
-        text = service.OUTPUTS[fmt.value].render(result.model, result.arch)
-        # In slices of a million characters: one write of the whole text would encode all
-        # of it at once, a second copy of a document of hundreds of megabytes at 10,000 components.
-        step = 1 << 20
-        for start in range(0, len(text), step):
-            sys.stdout.write(text[start:start + step])
+        sys.stdout.flush()
+        for chunk in service.OUTPUTS[fmt.value].render_chunks(result.model, result.arch):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
         return
     _print_diagnostics(result.warnings)
     saved = service.write_outputs(result, output if output is not None else architecture.parent, who=current_identity(None))
