@@ -35,3 +35,17 @@ def test_plan_at_a_terminal_caps_its_table_and_lists(tmp_path, monkeypatch):
     assert capped.exit_code == 0, capped.output
     flat = " ".join(capped.output.split())
     assert "the 2 of" in flat and "all of them: --format markdown or json" in flat
+
+
+def test_plan_json_is_what_the_standard_library_would_write(tmp_path):
+    import json
+
+    from threatline.engine.plan import plan as compute_plan
+    from threatline.formats.plan_output import plan_json, plan_summary
+    from threatline.formats.threatmodel_yaml import load_threat_model
+
+    model = load_threat_model(drafted(tmp_path))
+    for appetite, budget in (("medium", None), ("low", 20.0), ("high", None)):
+        result = compute_plan(model.threats, model.mitigations, appetite, budget, "auto")
+        expected = json.dumps(plan_summary(result, model), indent=2, ensure_ascii=False) + "\n"
+        assert plan_json(result, model) == expected

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Protocol
+
+import pydantic_core
 
 from threatline.engine.plan import Figure, Plan
 from threatline.formats.markdown import environment
@@ -131,7 +132,9 @@ def plan_summary(plan: Plan, model: PlannedModel) -> dict[str, Any]:
 
 
 def plan_json(plan: Plan, model: PlannedModel) -> str:
-    return json.dumps(plan_summary(plan, model), indent=2, ensure_ascii=False) + "\n"
+    # pydantic-core's serializer writes what json.dumps(indent=2, ensure_ascii=False) would
+    # (tests/test_plan_terminal.py checks it), several times faster on a 10k-component plan.
+    return pydantic_core.to_json(plan_summary(plan, model), indent=2).decode("utf-8") + "\n"
 
 
 def plan_markdown(plan: Plan, model: PlannedModel) -> str:
