@@ -30,7 +30,7 @@ from threatline.model.architecture import Architecture
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import SEVERITY_ORDER
 from threatline.store.directory import ModelStore
-from threatline.store.index import file_sha256, load_info, version_exists
+from threatline.store.index import file_sha256, load_info, start_model_hash, version_exists
 
 CURRENT, DRIFT, NEEDS_REVIEW, UNPUBLISHED, NO_SNAPSHOT = "current", "drift", "needs-review", "unpublished", "no-snapshot"
 
@@ -162,10 +162,11 @@ def _analyse(
     architecture: Path, model_path: Path, rule_dirs: list[Path] | None,
     control_files: list[Path] | None, now: str | None, knowledge: Knowledge | None,
 ) -> Analysis:
+    store = ModelStore(model_path)
+    model_sha256 = start_model_hash(store)  # overlaps with loading the rules and the architecture
     knowledge = knowledge or load_knowledge(rule_dirs, control_files)
     arch, warnings = load_architecture(architecture, knowledge.control_ids())
-    store = ModelStore(model_path)
-    info = load_info(store)
+    info = load_info(store, model_sha256)
     try:
         old = stored_snapshot(info.snapshot)
     except ValueError as exc:

@@ -188,6 +188,40 @@ class _ZoneIndex:
     children: dict[str, int] = field(default_factory=dict)  # zones nested directly inside
 
 
+@dataclass
+class _SelectorIndex:
+    """Components and flows by the values baseline selectors name (see _selector_hits)."""
+
+    components_in_zone: dict[str, set[str]] = field(default_factory=dict)  # nested zones included
+    components_of_type: dict[Any, set[str]] = field(default_factory=dict)
+    components_storing_tag: dict[str, set[str]] = field(default_factory=dict)
+    flows_touching_zone: dict[str, set[str]] = field(default_factory=dict)  # either end inside
+    flows_to_type: dict[Any, set[str]] = field(default_factory=dict)  # by the target's type
+    flows_of_component: dict[str, set[str]] = field(default_factory=dict)  # either end
+    flows_carrying_tag: dict[str, set[str]] = field(default_factory=dict)
+    _components: set[str] | None = None
+    _flows: set[str] | None = None
+
+    def all_components(self, view: ArchitectureView) -> set[str]:
+        if self._components is None:
+            self._components = {c.id for c in view.arch.components}
+        return self._components
+
+    def all_flows(self, view: ArchitectureView) -> set[str]:
+        if self._flows is None:
+            self._flows = {f.id for f in view.arch.flows}
+        return self._flows
+
+
+def _intersect(picks: list[set[str] | None], everything: set[str]) -> set[str]:
+    """What every given pick contains (None: that selector key is not set)."""
+    chosen = [p for p in picks if p is not None]
+    if not chosen:
+        return set(everything)
+    chosen.sort(key=len)
+    return set(chosen[0]).intersection(*chosen[1:])
+
+
 class ArchitectureView:
     """Indexes an architecture and derives facts; built once per draft."""
 
@@ -228,37 +262,48 @@ class ArchitectureView:
     def trust(self, zone_id: str) -> str:
         return self.zones[zone_id].trust.value
 
-    def _selector_hits(self, b: BaselineControl) -> tuple[set[str], set[str], set[str]]:
+    def _selector_index(self) -> _SelectorIndex:
+        """Which components and flows each selector value picks, built in one pass, so that
+        each baseline control costs the size of its answer rather than a pass over the
+        whole architecture."""
+        index = _SelectorIndex()
+        zones_of: dict[str, list[str]] = {}
+        for c in self.arch.components:
+            zones_of[c.id] = self._ancestors.get(c.zone, [])
+            for z in zones_of[c.id]:
+                index.components_in_zone.setdefault(z, set()).add(c.id)
+            index.components_of_type.setdefault(c.type, set()).add(c.id)
+            for d in c.stores:
+                if d in self.data:
+                    for tag in self.data[d].tags:
+                        index.components_storing_tag.setdefault(tag, set()).add(c.id)
+        for f in self.arch.flows:
+            for e in (f.source, f.target):
+                for z in zones_of.get(e) or self._ancestors.get(self.components[e].zone, []):
+                    index.flows_touching_zone.setdefault(z, set()).add(f.id)
+                index.flows_of_component.setdefault(e, set()).add(f.id)
+            index.flows_to_type.setdefault(self.components[f.target].type, set()).add(f.id)
+            for d in f.data:
+                if d in self.data:
+                    for tag in self.data[d].tags:
+                        index.flows_carrying_tag.setdefault(tag, set()).add(f.id)
+        return index
+
+    def _selector_hits(self, b: BaselineControl, index: _SelectorIndex) -> tuple[set[str], set[str], set[str]]:
         sel = b.applies_to
         comps: set[str] = set()
-        for c in self.arch.components:
-            if sel.zone is not None and sel.zone not in self._ancestors.get(c.zone, []):
-                continue
-            if sel.type is not None and c.type != sel.type:
-                continue
-            if sel.component is not None and c.id != sel.component:
-                continue
-            if sel.tag is not None and not any(sel.tag in self.data[d].tags for d in c.stores if d in self.data):
-                continue
-            if sel.flow is not None:
-                continue
-            comps.add(c.id)
-        flows: set[str] = set()
-        for f in self.arch.flows:
-            if sel.flow is not None and f.id != sel.flow:
-                continue
-            ends = (f.source, f.target)
-            if sel.zone is not None and not any(
-                sel.zone in self._ancestors.get(self.components[e].zone, []) for e in ends
-            ):
-                continue
-            if sel.type is not None and self.components[f.target].type != sel.type:
-                continue
-            if sel.component is not None and sel.component not in ends:
-                continue
-            if sel.tag is not None and not any(sel.tag in self.data[d].tags for d in f.data if d in self.data):
-                continue
-            flows.add(f.id)
+        if sel.flow is None:
+            picks = [index.components_in_zone.get(sel.zone, set()) if sel.zone is not None else None,
+                     index.components_of_type.get(sel.type, set()) if sel.type is not None else None,
+                     ({sel.component} & index.all_components(self)) if sel.component is not None else None,
+                     index.components_storing_tag.get(sel.tag, set()) if sel.tag is not None else None]
+            comps = _intersect(picks, index.all_components(self))
+        flow_picks = [({sel.flow} & index.all_flows(self)) if sel.flow is not None else None,
+                      index.flows_touching_zone.get(sel.zone, set()) if sel.zone is not None else None,
+                      index.flows_to_type.get(sel.type, set()) if sel.type is not None else None,
+                      index.flows_of_component.get(sel.component, set()) if sel.component is not None else None,
+                      index.flows_carrying_tag.get(sel.tag, set()) if sel.tag is not None else None]
+        flows = _intersect(flow_picks, index.all_flows(self))
         zones: set[str] = set()
         if sel.component is None and sel.flow is None and sel.type is None and sel.tag is None:
             zones = {z for z in self.zones if sel.zone is None or sel.zone in self._ancestors[z]}
@@ -268,8 +313,9 @@ class ArchitectureView:
         comps: dict[str, list[BaselineControl]] = {}
         flows: dict[str, list[BaselineControl]] = {}
         zones: dict[str, list[BaselineControl]] = {}
+        index = self._selector_index() if self.arch.baseline else _SelectorIndex()
         for b in self.arch.baseline:
-            c_hits, f_hits, z_hits = self._selector_hits(b)
+            c_hits, f_hits, z_hits = self._selector_hits(b, index)
             for cid in c_hits:
                 comps.setdefault(cid, []).append(b)
             for fid in f_hits:

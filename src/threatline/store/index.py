@@ -18,6 +18,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -128,14 +129,38 @@ def _stat(path: Path) -> list[int] | None:
 
 def file_sha256(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with open(path, "rb") as fh:
+            # In pieces: a large model is hundreds of megabytes, and hashlib releases the
+            # interpreter lock on each piece (see start_model_hash).
+            return hashlib.file_digest(fh, "sha256").hexdigest()
     except FileNotFoundError:
         raise InputError([Diagnostic(file=str(path), message="file not found",
                                      hint="draft the model first: threatline draft architecture.yaml")]) from None
 
 
-def load_info(store: ModelStore) -> ModelInfo:
-    """The model's ModelInfo: from the index when it matches the file, else from the model."""
+def start_model_hash(store: ModelStore) -> Callable[[], str] | None:
+    """Start hashing the model file on a second thread when its index cannot vouch for it
+    by size and time stamp alone (a fresh checkout, a file written moments ago), so the
+    hashing overlaps with whatever the caller does next (loading the architecture);
+    hashlib and file reads release the interpreter lock. Returns what load_info takes."""
+    try:
+        with open(index_path(store.path), encoding="utf-8") as fh:
+            head = json.loads(fh.readline())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(head, dict) or _unchanged(head, _stat(store.path)) or not store.path.is_file():
+        return None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-sha256")
+    job = pool.submit(file_sha256, store.path)
+    pool.shutdown(wait=False)
+    return job.result
+
+
+def load_info(store: ModelStore, model_sha256: Callable[[], str] | None = None) -> ModelInfo:
+    """The model's ModelInfo: from the index when it matches the file, else from the model.
+
+    `model_sha256` gives the file's digest when the index must be checked against it
+    (start_model_hash); by default it is computed here."""
     if store.path.is_dir():
         raise InputError([Diagnostic(file=str(store.path), message="is a directory, not a threat model file")])
     stat = _stat(store.path)
@@ -148,7 +173,7 @@ def load_info(store: ModelStore) -> ModelInfo:
         info = ModelInfo.from_header(data["header"], _reader(body))
         if _unchanged(data, stat):
             return info
-        if data.get("model_sha256") == file_sha256(store.path):
+        if data.get("model_sha256") == (model_sha256() if model_sha256 is not None else file_sha256(store.path)):
             # Same content (a fresh checkout, a racy time stamp): note the file's stat now.
             data |= {"model_stat": stat, "indexed_at_ns": time.time_ns()}
             with contextlib.suppress(OSError):
