@@ -7,9 +7,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import yaml
-
 from threatline import service
+from threatline.formats.yamlio import dump_yaml, load_yaml
 from threatline.model.threatmodel import (
     Factor,
     Generator,
@@ -51,11 +50,11 @@ def _reviewed(model: ThreatModel, still_drafted: set[str]) -> ThreatModel:
 
 
 def _changed_architecture(tmp_path: Path) -> Path:
-    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    data, _ = load_yaml(EXAMPLE.read_text(encoding="utf-8"), str(EXAMPLE))
     removed = data["components"].pop(1)["id"]
     data["flows"] = [f for f in data.get("flows", []) if removed not in f.values()]
     path = tmp_path / "architecture.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    path.write_text(dump_yaml(data), encoding="utf-8")
     return path
 
 
