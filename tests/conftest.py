@@ -33,3 +33,15 @@ def example_text() -> str:
     """The bundled example architecture (examples/payments/architecture.yaml)."""
     return EXAMPLE_PATH.read_text(encoding="utf-8")
 
+
+
+@pytest.fixture
+def drafted_model(tmp_path: Path, example_text: str) -> Path:
+    """threatmodel.yaml drafted from the bundled example into tmp_path (beside its
+    architecture.yaml), as `threatline draft` writes it."""
+    from threatline.service import draft_file, write_outputs
+
+    arch = tmp_path / "architecture.yaml"
+    arch.write_text(example_text, encoding="utf-8")
+    write_outputs(draft_file(arch), tmp_path, who="dev@example.com", now="2026-11-27T09:00:00+00:00")
+    return tmp_path / "threatmodel.yaml"

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
-from threatline.service import draft_file, write_outputs
 from threatline.store.directory import ModelStore
 from threatline.store.index import index_path, load_info, start_model_hash
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "payments" / "architecture.yaml"
 
-
-def test_hash_only_when_the_index_cannot_vouch_by_stat(tmp_path):
-    arch = tmp_path / "architecture.yaml"
-    arch.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
-    write_outputs(draft_file(arch), tmp_path, who="dev@example.com", now="2026-11-27T09:00:00+00:00")
-    store = ModelStore(tmp_path / "threatmodel.yaml")
+def test_hash_only_when_the_index_cannot_vouch_by_stat(drafted_model):
+    store = ModelStore(drafted_model)
     expected = hashlib.sha256(store.path.read_bytes()).hexdigest()
     # Just written: the time stamp is too close to the indexing to trust (racy), so hash.
     job = start_model_hash(store)

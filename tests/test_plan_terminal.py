@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from typer.testing import CliRunner
 
 from threatline.cli import app
-from threatline.service import draft_file, write_outputs
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "payments" / "architecture.yaml"
 runner = CliRunner()
 
 
-def drafted(tmp_path: Path) -> Path:
-    arch = tmp_path / "architecture.yaml"
-    arch.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
-    write_outputs(draft_file(arch), tmp_path, who="dev@example.com", now="2026-11-27T09:00:00+00:00")
-    return tmp_path / "threatmodel.yaml"
-
-
-
-def test_plan_at_a_terminal_caps_its_table_and_lists(tmp_path, monkeypatch):
+def test_plan_at_a_terminal_caps_its_table_and_lists(drafted_model, monkeypatch):
     from threatline import cli
 
-    path = drafted(tmp_path)
+    path = drafted_model
     full = runner.invoke(app, ["plan", str(path)])
     assert full.exit_code == 0, full.output
     assert "all of them: --format markdown or json" not in full.output
@@ -37,14 +24,14 @@ def test_plan_at_a_terminal_caps_its_table_and_lists(tmp_path, monkeypatch):
     assert "the 2 of" in flat and "all of them: --format markdown or json" in flat
 
 
-def test_plan_json_is_what_the_standard_library_would_write(tmp_path):
+def test_plan_json_is_what_the_standard_library_would_write(drafted_model):
     import json
 
     from threatline.engine.plan import plan as compute_plan
     from threatline.formats.plan_output import plan_json, plan_summary
     from threatline.formats.threatmodel_yaml import load_threat_model
 
-    model = load_threat_model(drafted(tmp_path))
+    model = load_threat_model(drafted_model)
     for appetite, budget in (("medium", None), ("low", 20.0), ("high", None)):
         result = compute_plan(model.threats, model.mitigations, appetite, budget, "auto")
         expected = json.dumps(plan_summary(result, model), indent=2, ensure_ascii=False) + "\n"

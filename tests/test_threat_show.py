@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from typer.testing import CliRunner
 
 from threatline.cli import app
-from threatline.service import draft_file, write_outputs
 from threatline.store.directory import ModelStore
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "payments" / "architecture.yaml"
 runner = CliRunner()
 
 
-def drafted(tmp_path: Path) -> Path:
-    arch = tmp_path / "architecture.yaml"
-    arch.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
-    write_outputs(draft_file(arch), tmp_path, who="dev@example.com", now="2026-11-27T09:00:00+00:00")
-    return tmp_path / "threatmodel.yaml"
-
-
-def test_text_names_scores_and_proposed_mitigations(tmp_path):
-    path = drafted(tmp_path)
+def test_text_names_scores_and_proposed_mitigations(drafted_model):
+    path = drafted_model
     model = ModelStore(path).load().model
     threat = next(t for t in model.threats if t.proposed_mitigations)
     res = runner.invoke(app, ["threat", "show", str(path), threat.id])
@@ -37,8 +26,8 @@ def test_text_names_scores_and_proposed_mitigations(tmp_path):
         assert f"mitigation {mid}" in flat
 
 
-def test_json_holds_the_threat_and_its_mitigations(tmp_path):
-    path = drafted(tmp_path)
+def test_json_holds_the_threat_and_its_mitigations(drafted_model):
+    path = drafted_model
     model = ModelStore(path).load().model
     threat = next(t for t in model.threats if t.proposed_mitigations)
     res = runner.invoke(app, ["threat", "show", str(path), threat.id, "--format", "json"])
@@ -48,8 +37,8 @@ def test_json_holds_the_threat_and_its_mitigations(tmp_path):
     assert {m["id"] for m in doc["mitigations"]} >= set(threat.proposed_mitigations)
 
 
-def test_unknown_id_is_a_clear_error(tmp_path):
-    path = drafted(tmp_path)
+def test_unknown_id_is_a_clear_error(drafted_model):
+    path = drafted_model
     res = runner.invoke(app, ["threat", "show", str(path), "T-doesnotexist"])
     assert res.exit_code == 2
     assert "no threat with this id" in res.output and "Traceback" not in res.output
