@@ -49,6 +49,7 @@ COMPONENT_FACTS: dict[str, FactSpec] = {
     "stores.count": FactSpec("int", "number of data assets stored"),
     "data.classification": FactSpec("classification", "highest classification stored or carried in/out"),
     "data.tags": FactSpec("list", "tags of data stored or carried"),
+    "data.names": FactSpec("list", "ids and names of data stored or carried, lower-cased (for contains_any)"),
     "data.count": FactSpec("int", "number of data assets at stake"),
     "inbound.count": FactSpec("int", "flows into it"),
     "inbound.protocols": FactSpec("list", "protocols of flows into it"),
@@ -81,6 +82,7 @@ FLOW_FACTS: dict[str, FactSpec] = {
     "description": FactSpec("str", "free text, lower-cased"),
     "data.classification": FactSpec("classification", "highest classification carried"),
     "data.tags": FactSpec("list", "tags of data carried"),
+    "data.names": FactSpec("list", "ids and names of data carried, lower-cased (for contains_any)"),
     "data.count": FactSpec("int", "number of data assets carried"),
     "controls": FactSpec("list", "controls in effect on the flow (its own, its target's, baseline, implied)"),
     "crossing": FactSpec("bool", "source and target are in different zones"),
@@ -149,6 +151,12 @@ def _max_class(assets: Iterable[DataAsset]) -> str | None:
     for a in assets:
         best = max(best, CLASSIFICATION_ORDER.index(a.classification.value))
     return CLASSIFICATION_ORDER[best] if best >= 0 else None
+
+
+def _data_names(assets: Iterable[DataAsset]) -> list[str]:
+    """Ids and display names of data assets, lower-cased: what a rule can match words in
+    when an asset carries no tag for what it is (a 'Firmware images' asset without 'firmware')."""
+    return sorted({text.lower() for d in assets for text in (d.id, d.label)})
 
 
 def _min_trust(levels: Iterable[str]) -> str | None:
@@ -380,6 +388,7 @@ class ArchitectureView:
             "stores.count": len(stored),
             "data.classification": _max_class(at_stake),
             "data.tags": sorted({t for d in at_stake for t in d.tags}),
+            "data.names": _data_names(at_stake),
             "data.count": len(at_stake),
             "inbound.count": len(inbound),
             "inbound.protocols": sorted({f.protocol.value for f in inbound}),
@@ -453,6 +462,7 @@ class ArchitectureView:
             "description": f.description.lower(),
             "data.classification": _max_class(carried),
             "data.tags": sorted({t for d in carried for t in d.tags}),
+            "data.names": _data_names(carried),
             "data.count": len(carried),
             "crossing": src.zone != dst.zone,
             "crossing.inbound": s_trust < t_trust,
