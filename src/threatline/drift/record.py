@@ -12,6 +12,7 @@ mitigations over to their new ids, with a note asking to re-confirm them.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from threatline.drift.affected import Weights, affected
@@ -72,31 +73,53 @@ def annotate(
     items = impact(changes, info, [t for t in fresh.threats if t.target in targets], scope, weights, superseded_by)
     report.changes, report.items = changes, items
 
-    result = merged.model_copy(deep=True)
+    # Copy on write: only the threats and mitigations a note lands on are copied (with the
+    # lists and acceptance a note is added to); `merged`, and the fresh draft whose objects
+    # it shares, stay as they were. A deep copy of the whole model was most of the cost of
+    # a re-draft after an architecture change.
+    result = merged.model_copy()
     threats = {t.id: t for t in result.threats}
     mitigations = {m.id: m for m in result.mitigations}
+    copied: set[str] = set()
+
+    def own_threat(tid: str) -> Threat:
+        if tid not in copied:
+            t = threats[tid]
+            acceptance = t.acceptance.model_copy(update={"drift": list(t.acceptance.drift)}) if t.acceptance else None
+            threats[tid] = t.model_copy(update={"drift": list(t.drift), "acceptance": acceptance})
+            copied.add(tid)
+        return threats[tid]
+
+    def own_mitigation(mid: str) -> Mitigation:
+        if mid not in copied:
+            m = mitigations[mid]
+            mitigations[mid] = m.model_copy(update={"drift": list(m.drift)})
+            copied.add(mid)
+        return mitigations[mid]
+
     renamed = {c.old_id: c for c in changes if c.kind == RENAMED and c.old_id}
     prior_threats = {t.id: t for t in prior.threats}
     for item in items:
         if item.kind == PLACEMENT_GONE:
-            m = mitigations.get(item.target)
-            if m is None:
+            if item.target not in mitigations:
                 continue
+            m = own_mitigation(item.target)
             twin = _mitigation_twin(m, renamed, mitigations)
             if twin is not None:
-                _carry_mitigation(result, m, twin, mitigations)
+                twin = own_mitigation(twin.id)
+                _carry_mitigation(threats, own_threat, m, twin, mitigations)
                 m = twin
             if _note(m.drift, item.note):
                 report.notes[item.kind] += 1
             continue
-        t = threats.get(item.target)
-        if t is None:
+        if item.target not in threats:
             continue
+        t = own_threat(item.target)
         if item.kind == ACCEPTANCE_BASIS:
             if t.acceptance is not None and _note(t.acceptance.drift, item.note):
                 report.notes[item.kind] += 1
             continue
-        heir = threats.get(item.continues_as) if item.continues_as else None
+        heir = own_threat(item.continues_as) if item.continues_as and item.continues_as in threats else None
         if heir is not None:
             if t.target in renamed:
                 _carry_threat(prior_threats.get(t.id, t), t, heir)
@@ -109,7 +132,7 @@ def annotate(
         if item.kind in (RE_REVIEW, MITIGATION_LOST, RETIRE) and live and _note(t.drift, item.note):
             report.notes[item.kind] += 1
     result.threats = list(threats.values())
-    result.mitigations = [m for m in result.mitigations if m.id in mitigations]
+    result.mitigations = [mitigations[m.id] for m in result.mitigations if m.id in mitigations]
     return result, report
 
 
@@ -150,7 +173,11 @@ def _mitigation_twin(m: Mitigation, renamed: dict[str, Change], mitigations: dic
                  if x.placement == ch.id and x.control == m.control and x.id != m.id and x.status == "proposed"), None)
 
 
-def _carry_mitigation(model: ThreatModel, old: Mitigation, twin: Mitigation, mitigations: dict[str, Mitigation]) -> None:
+def _carry_mitigation(
+    threats: dict[str, Threat], own_threat: Callable[[str], Threat], old: Mitigation, twin: Mitigation,
+    mitigations: dict[str, Mitigation],
+) -> None:
+    """`old` and `twin` are the caller's own copies; threats are copied before they change."""
     from threatline.workflow.merge import _MITIGATION_DECISIONS
 
     for name in _MITIGATION_DECISIONS:
@@ -160,7 +187,6 @@ def _carry_mitigation(model: ThreatModel, old: Mitigation, twin: Mitigation, mit
     for note in old.drift:
         _note(twin.drift, note)
     mitigations.pop(old.id, None)
-    for t in model.threats:
-        if old.id in t.proposed_mitigations:
-            t.proposed_mitigations = [twin.id if x == old.id else x for x in t.proposed_mitigations]
-            t.proposed_mitigations = list(dict.fromkeys(t.proposed_mitigations))
+    for tid in [tid for tid, t in threats.items() if old.id in t.proposed_mitigations]:
+        t = own_threat(tid)
+        t.proposed_mitigations = list(dict.fromkeys(twin.id if x == old.id else x for x in t.proposed_mitigations))
