@@ -272,3 +272,21 @@ def test_loading_leaves_the_collector_running(tmp_path: Path, monkeypatch: pytes
     with pytest.raises(InputError):
         load_threat_model(path)
     assert gc.isenabled()
+
+
+def test_large_model_pieces_are_the_file_and_its_hash(tmp_path, monkeypatch):
+    """The store writes and hashes the JSON-syntax model piece by piece: the same bytes
+    as the joined rendering, and the index records their sha256."""
+    from threatline.service import draft_file, write_outputs
+    from threatline.store.index import index_path as _index_path
+
+    monkeypatch.setattr(threatmodel_yaml, "JSON_SYNTAX_THRESHOLD", 1)
+    arch = tmp_path / "architecture.yaml"
+    arch.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    saved = write_outputs(draft_file(arch), tmp_path, who="dev@example.com", now="2026-11-27T09:00:00+00:00")
+    written = (tmp_path / "threatmodel.yaml").read_bytes()
+    pieces = threatmodel_yaml.render_threat_model_chunks(saved.model)
+    assert len(pieces) > 1 and b"".join(pieces) == written
+    assert written.removeprefix(threatmodel_yaml._HEADER_BYTES).startswith(b"{")
+    head = json.loads(_index_path(tmp_path / "threatmodel.yaml").read_text(encoding="utf-8").splitlines()[0])
+    assert head["model_sha256"] == hashlib.sha256(written).hexdigest()

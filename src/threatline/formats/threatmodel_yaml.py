@@ -104,6 +104,12 @@ def render_threat_model(model: ThreatModel) -> str:
 
 def render_threat_model_bytes(model: ThreatModel) -> bytes:
     """render_threat_model as the UTF-8 bytes to write (a large model never becomes a str)."""
+    return b"".join(render_threat_model_chunks(model))
+
+
+def render_threat_model_chunks(model: ThreatModel) -> list[bytes]:
+    """The same bytes in pieces to write and hash one after the other: joined, the JSON
+    syntax of a 10,000-component model would be a second copy of a few hundred megabytes."""
     if len(model.threats) > JSON_SYNTAX_THRESHOLD:
         try:
             # What model_dump_json(indent=1) returns, before it is decoded into a str.
@@ -111,8 +117,8 @@ def render_threat_model_bytes(model: ThreatModel) -> bytes:
         except PydanticSerializationError:
             pass  # a lone surrogate cannot be UTF-8 encoded; the YAML writer escapes it
         else:
-            return b"".join((_HEADER_BYTES, _yaml_safe_json(body), b"\n"))  # one copy, not two
-    return (HEADER + dump_yaml(model.model_dump(mode="json"))).encode("utf-8")
+            return [_HEADER_BYTES, _yaml_safe_json(body), b"\n"]
+    return [(HEADER + dump_yaml(model.model_dump(mode="json"))).encode("utf-8")]
 
 
 _HEADER_BYTES = HEADER.encode("utf-8")

@@ -488,10 +488,11 @@ def gc_paused(keep_built: bool = False) -> Iterator[None]:
             gc.enable()
 
 
-def atomic_write(path: Path, text: str | bytes) -> None:
+def atomic_write(path: Path, text: str | bytes | list[bytes]) -> None:
     """Write via a temporary file in the same directory, then rename over the target.
 
-    Bytes are written as they are (callers that also hash the content encode once)."""
+    Bytes are written as they are (callers that also hash the content encode once); a
+    list of byte strings is written piece by piece (a large document never joined)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -502,9 +503,10 @@ def atomic_write(path: Path, text: str | bytes) -> None:
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
-        data = text.encode("utf-8") if isinstance(text, str) else text
+        pieces = [text.encode("utf-8")] if isinstance(text, str) else text if isinstance(text, list) else [text]
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for piece in pieces:
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -25,7 +25,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from threatline.formats.threatmodel_yaml import load_threat_model_and_sha, render_threat_model_bytes
+from threatline.formats.threatmodel_yaml import (
+    load_threat_model_and_sha,
+    render_threat_model_chunks,
+)
 from threatline.formats.yamlio import atomic_write
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import ThreatModel
@@ -45,9 +48,9 @@ class Loaded:
     file_sha: str
 
 
-def render_model(model: ThreatModel) -> bytes:
-    """The bytes of threatmodel.yaml (formats/threatmodel_yaml.py)."""
-    return render_threat_model_bytes(model)
+def render_model(model: ThreatModel) -> list[bytes]:
+    """The bytes of threatmodel.yaml, in pieces (formats/threatmodel_yaml.py)."""
+    return render_threat_model_chunks(model)
 
 
 class ModelStore:
@@ -121,10 +124,13 @@ class ModelStore:
                     os.fsync(fh.fileno())
                 atomic_write(self.head_path, (previous.hash if previous else "") + "\n")
             # Encoded once: the same bytes are written and hashed.
-            data = render_model(model)
-            atomic_write(self.path, data)
-            file_sha = hashlib.sha256(data).hexdigest()
-            del data  # hundreds of megabytes at 10,000 components: not kept through the indexing
+            pieces = render_model(model)
+            atomic_write(self.path, pieces)
+            digest = hashlib.sha256()
+            for piece in pieces:
+                digest.update(piece)
+            file_sha = digest.hexdigest()
+            del pieces  # hundreds of megabytes at 10,000 components: not kept through the indexing
             # Keep the drift index (store/index.py) in step, so `check` need not parse the model.
             write_index(self.path, model, file_sha, content)
             return model
