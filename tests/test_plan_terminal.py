@@ -36,3 +36,18 @@ def test_plan_json_is_what_the_standard_library_would_write(drafted_model):
         result = compute_plan(model.threats, model.mitigations, appetite, budget, "auto")
         expected = json.dumps(plan_summary(result, model), indent=2, ensure_ascii=False) + "\n"
         assert plan_json(result, model) == expected
+
+
+def test_plan_rows_escape_every_cell():
+    from threatline.formats.markdown import plan_rows
+
+    rows = plan_rows([
+        {"name": "WAF | <script>", "control": "waf", "placement": "edge\ngw", "placement_kind": "component",
+         "threats": ["T-1", "T-2"], "effort_days": [2.0, 5.0], "latency": "low", "ops": "medium"},
+        {"name": "Backups", "control": "backup", "placement": "db", "placement_kind": "component",
+         "threats": ["T-3"], "effort_days": None, "latency": "none", "ops": "low"},
+    ])
+    first, second = str(rows).splitlines()
+    assert first == "| WAF \\| &lt;script&gt; (`waf`) | edge gw (component) | 2 | 2.0-5.0 | low | medium |"
+    assert second == "| Backups (`backup`) | db (component) | 1 | ? | none | low |"
+    assert plan_rows([]) == ""

@@ -69,6 +69,20 @@ def md_escape(value: object) -> object:
     return value
 
 
+def plan_rows(mitigations: list[dict[str, Any]]) -> Markup:
+    """The plan's table rows, one line per chosen mitigation, each cell escaped as the
+    templates escape values. Built here rather than in a template loop: a 10,000-component
+    plan has tens of thousands of rows."""
+    esc = _escape_text
+    lines = []
+    for m in mitigations:
+        effort = f"{m['effort_days'][0]}-{m['effort_days'][1]}" if m["effort_days"] else "?"
+        lines.append(f"| {esc(str(m['name']))} (`{esc(str(m['control']))}`) | {esc(str(m['placement']))}"
+                     f" ({esc(str(m['placement_kind']))}) | {len(m['threats'])} | {effort}"
+                     f" | {esc(str(m['latency']))} | {esc(str(m['ops']))} |\n")
+    return Markup("".join(lines))
+
+
 def _mermaid_id(ident: str) -> str:
     return "n_" + re.sub(r"[^A-Za-z0-9_]", "_", ident)
 
@@ -129,6 +143,7 @@ def environment() -> Environment:
             keep_trailing_newline=True,
         )
         _ENV.filters["category"] = lambda c: CATEGORY_LABELS.get(str(c), str(c))
+        _ENV.filters["plan_rows"] = plan_rows
     return _ENV
 
 
