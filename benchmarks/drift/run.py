@@ -118,7 +118,7 @@ def measure_phases(arch_path: Path, model_path: Path) -> dict[str, Any]:
     from threatline.drift.affected import Weights, affected
     from threatline.drift.diff import diff
     from threatline.drift.impact import impact, superseders
-    from threatline.drift.rerun import narrowed, threats_for
+    from threatline.drift.rerun import narrowed, threats_for, view_for
     from threatline.drift.snapshot import Snapshot, stored_snapshot
     from threatline.drift_service import analyse, collector_paused
     from threatline.formats import drift_sarif
@@ -142,8 +142,10 @@ def measure_phases(arch_path: Path, model_path: Path) -> dict[str, Any]:
         changes = step("snapshot + diff",
                        lambda: diff(stored_snapshot(info.snapshot), Snapshot.from_architecture(arch)))
         weights = Weights(arch)
-        scope = step("affected", lambda: narrowed(affected(changes, arch, weights), changes, arch, knowledge))
-        fresh = step("rules re-run", lambda: threats_for(arch, knowledge, scope))
+        reach = step("affected", lambda: affected(changes, arch, weights))
+        view = view_for(arch, knowledge, reach)
+        scope = step("narrowed", lambda: narrowed(reach, changes, arch, knowledge, view))
+        fresh = step("rules re-run", lambda: threats_for(arch, knowledge, scope, view))
         step("impact", lambda: impact(changes, info, fresh, scope, weights, superseders(knowledge.rules)))
         out["re-run scope"] = f"{len(scope.components)} components, {len(scope.flows)} flows, {len(scope.zones)} zones"
     analysis = analyse(arch_path, model_path, knowledge=knowledge)

@@ -18,12 +18,12 @@ from pathlib import Path
 from threatline.drift.affected import Weights, affected
 from threatline.drift.diff import Change, diff
 from threatline.drift.impact import ChangeImpact, ImpactItem, by_change, impact, superseders
-from threatline.drift.rerun import narrowed, threats_for
+from threatline.drift.rerun import narrowed, threats_for, view_for
 from threatline.drift.snapshot import Snapshot, baseline_attrs, baseline_key, stored_snapshot
 from threatline.drift.state import AcceptanceInfo, ModelInfo, OpenItem
 from threatline.engine.knowledge import Knowledge
 from threatline.formats.arch_lines import ElementLines
-from threatline.formats.architecture_yaml import load_architecture
+from threatline.formats.architecture_yaml import start_loading_architecture
 from threatline.formats.knowledge_packs import load_knowledge
 from threatline.formats.yamlio import gc_paused, read_text
 from threatline.model.architecture import Architecture
@@ -163,10 +163,13 @@ def _analyse(
     control_files: list[Path] | None, now: str | None, knowledge: Knowledge | None,
 ) -> Analysis:
     store = ModelStore(model_path)
-    model_sha256 = start_model_hash(store)  # overlaps with loading the rules and the architecture
+    # The model's hash and the architecture's parsing run on other threads, overlapping with
+    # loading the rules and the model's index.
+    model_sha256 = start_model_hash(store)
+    finish_architecture = start_loading_architecture(architecture)
     knowledge = knowledge or load_knowledge(rule_dirs, control_files)
-    arch, warnings = load_architecture(architecture, knowledge.control_ids())
     info = load_info(store, model_sha256)
+    arch, warnings = finish_architecture(knowledge.control_ids())
     try:
         old = stored_snapshot(info.snapshot)
     except ValueError as exc:
@@ -185,8 +188,10 @@ def _analyse(
                                          hint="re-draft the model to record a fresh snapshot")]) from None
     if changes:
         weights = Weights(arch)
-        scope = narrowed(affected(changes, arch, weights), changes, arch, knowledge)
-        fresh = threats_for(arch, knowledge, scope)
+        reach = affected(changes, arch, weights)
+        view = view_for(arch, knowledge, reach)
+        scope = narrowed(reach, changes, arch, knowledge, view)
+        fresh = threats_for(arch, knowledge, scope, view)
         items = impact(changes, info, fresh, scope, weights, superseders(knowledge.rules))
         grouped = by_change(changes, items, weights)
     return Analysis(

@@ -56,8 +56,27 @@ def _view_around(arch: Architecture, core: set[str], knowledge: Knowledge) -> Ar
                             knowledge.implied(), knowledge.aliases)
 
 
-def threats_for(arch: Architecture, knowledge: Knowledge, scope: Affected) -> list[Threat]:
-    """The threats a draft of `arch` gives the components, flows and zones in `scope`."""
+def _core(arch: Architecture, scope: Affected) -> set[str]:
+    """The components whose facts a re-run of `scope` reads: those in it and both ends of
+    its flows."""
+    core = {c.id for c in arch.components if c.id in scope.components}
+    for f in arch.flows:
+        if f.id in scope.flows:
+            core.add(f.source)
+            core.add(f.target)
+    return core
+
+
+def view_for(arch: Architecture, knowledge: Knowledge, scope: Affected) -> ArchitectureView:
+    """One view serving both narrowed() and threats_for() on `scope` or any part of it:
+    facts are computed once and shared by the two (a narrowed scope reads a subset of them)."""
+    return _view_around(arch, _core(arch, scope), knowledge)
+
+
+def threats_for(arch: Architecture, knowledge: Knowledge, scope: Affected,
+                view: ArchitectureView | None = None) -> list[Threat]:
+    """The threats a draft of `arch` gives the components, flows and zones in `scope`;
+    `view`, from view_for() on `scope` or on a scope containing it, saves building one."""
     if not (scope.components or scope.flows or scope.zones):
         return []
     implied, aliases = knowledge.implied(), knowledge.aliases
@@ -68,11 +87,8 @@ def threats_for(arch: Architecture, knowledge: Knowledge, scope: Affected) -> li
     threats: dict[str, Threat] = {}
 
     if wanted_components or wanted_flows:
-        core = set(wanted_components)
-        for f in wanted_flows:
-            core.add(f.source)
-            core.add(f.target)
-        view = _view_around(arch, core, knowledge)
+        if view is None:
+            view = view_for(arch, knowledge, scope)
         elements: list[ElementFacts] = [view.component(c) for c in wanted_components]
         elements += [view.flow(view.flows_by_id[f.id]) for f in wanted_flows]
         threats.update(match_threats(elements, view, knowledge))
@@ -142,7 +158,8 @@ def _same_facts(a: ElementFacts, b: ElementFacts) -> bool:
             and a.elements == b.elements)
 
 
-def narrowed(scope: Affected, changes: list[Change], arch: Architecture, knowledge: Knowledge) -> Affected:
+def narrowed(scope: Affected, changes: list[Change], arch: Architecture, knowledge: Knowledge,
+             view: ArchitectureView | None = None) -> Affected:
     """The scope without the components whose facts the changes leave exactly as they were,
     and without the flows whose endpoints' facts are all unchanged.
 
@@ -160,6 +177,8 @@ def narrowed(scope: Affected, changes: list[Change], arch: Architecture, knowled
 
     Only changes of components and flows are narrowed; a change to a zone, a data asset,
     the baseline or an organisation control, or a probable rename, keeps the whole scope.
+    `view`, from view_for() on `scope`, gives the current facts (and keeps them for
+    threats_for()).
     """
     if scope.everything or not changes or any(
         c.element not in ("component", "flow") or c.kind == RENAMED for c in changes
@@ -173,7 +192,7 @@ def narrowed(scope: Affected, changes: list[Change], arch: Architecture, knowled
         before = _previous(arch, changes)
     except ValueError:  # a snapshot value the model no longer accepts: keep the whole scope
         return scope
-    new_view = _view_around(arch, candidates, knowledge)
+    new_view = view if view is not None else _view_around(arch, candidates, knowledge)
     old_view = _view_around(before, candidates, knowledge)
     unchanged = {
         cid for cid in candidates

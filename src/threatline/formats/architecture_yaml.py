@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import typing
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -176,6 +178,23 @@ def load_architecture(path: Path, known_controls: set[str]) -> tuple[Architectur
     with gc_paused():
         data, locator = load_yaml_file(path)
         return parse_architecture(data, str(path), locator, known_controls)
+
+
+def start_loading_architecture(path: Path) -> Callable[[set[str]], tuple[Architecture, list[Diagnostic]]]:
+    """Read and parse the file on a second thread, so that it overlaps with what the caller
+    does next (loading rule packs, a model's index): the YAML parser releases the
+    interpreter lock while it parses. The returned function takes the known control ids
+    and gives what load_architecture() gives, raising its errors."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="architecture")
+    job = pool.submit(load_yaml_file, path)
+    pool.shutdown(wait=False)
+
+    def finish(known_controls: set[str]) -> tuple[Architecture, list[Diagnostic]]:
+        with gc_paused():
+            data, locator = job.result()
+            return parse_architecture(data, str(path), locator, known_controls)
+
+    return finish
 
 
 def load_architecture_text(text: str, name: str, known_controls: set[str]) -> tuple[Architecture, list[Diagnostic]]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from threatline.drift.impact import ACTIONS
+from threatline.formats.json_text import pretty_json
 
 if TYPE_CHECKING:
     from threatline.drift_service import Analysis, ScanEntry
@@ -54,7 +54,7 @@ def _open_action(role: str) -> str:
 
 
 def render_analysis(a: Analysis) -> str:
-    return json.dumps(analysis_dict(a), indent=2, ensure_ascii=False) + "\n"
+    return pretty_json(analysis_dict(a))
 
 
 def scan_dict(entries: list[ScanEntry]) -> dict[str, Any]:
@@ -72,4 +72,4 @@ def scan_dict(entries: list[ScanEntry]) -> dict[str, Any]:
 
 
 def render_scan(entries: list[ScanEntry]) -> str:
-    return json.dumps(scan_dict(entries), indent=2, ensure_ascii=False) + "\n"
+    return pretty_json(scan_dict(entries))

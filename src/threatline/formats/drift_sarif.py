@@ -11,13 +11,13 @@ identity while the file around it moves.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from threatline import __version__
 from threatline.drift.impact import LABELS
+from threatline.formats.json_text import pretty_json
 
 if TYPE_CHECKING:
     from threatline.drift.diff import Change
@@ -75,7 +75,7 @@ def _worst(severities: list[str]) -> str:
 
 
 def render(a: Analysis) -> str:
-    return json.dumps(sarif(a), indent=2, ensure_ascii=False) + "\n"
+    return pretty_json(sarif(a))
 
 
 def sarif(a: Analysis) -> dict[str, Any]:

@@ -7,9 +7,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-import pydantic_core
-
 from threatline.engine.plan import Figure, Plan
+from threatline.formats.json_text import pretty_json
 from threatline.formats.markdown import environment
 from threatline.model.diagnostics import Diagnostic, InputError
 from threatline.model.threatmodel import SEVERITY_ORDER
@@ -132,9 +131,7 @@ def plan_summary(plan: Plan, model: PlannedModel) -> dict[str, Any]:
 
 
 def plan_json(plan: Plan, model: PlannedModel) -> str:
-    # pydantic-core's serializer writes what json.dumps(indent=2, ensure_ascii=False) would
-    # (tests/test_plan_terminal.py checks it), several times faster on a 10k-component plan.
-    return pydantic_core.to_json(plan_summary(plan, model), indent=2).decode("utf-8") + "\n"
+    return pretty_json(plan_summary(plan, model))
 
 
 def plan_markdown(plan: Plan, model: PlannedModel) -> str:
