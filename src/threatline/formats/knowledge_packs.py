@@ -46,8 +46,15 @@ def load_controls(files: list[Path], bundled: int = 1) -> tuple[dict[str, Contro
     """The first `bundled` files are Threatline's own (an id may appear once across
     them); later files are an organisation's, whose entries add or replace by id."""
     controls: dict[str, Control] = {}
-    origin: dict[str, str] = {}
+    # Where each control is defined, located only for an error message: locating composes
+    # the file's node tree, which costs more than the rest of loading the catalogue.
+    where: dict[str, tuple[Path, Locator, int]] = {}
     errors: list[Diagnostic] = []
+
+    def origin(control_id: str) -> str:
+        path, locator, i = where[control_id]
+        return f"{path.name}:{locator.locate(('controls', i, 'id'))[0]}"
+
     for n, path in enumerate(files):
         data, locator = load_yaml_file(path, max_bytes=MAX_BYTES)
         if isinstance(data, list):
@@ -58,7 +65,6 @@ def load_controls(files: list[Path], bundled: int = 1) -> tuple[dict[str, Contro
             errors += _validation_errors(exc, str(path), locator, ())
             continue
         for i, control in enumerate(catalogue.controls):
-            line, col = locator.locate(("controls", i, "id"))
             try:
                 control.compile()
             except ConditionError as exc:
@@ -67,19 +73,20 @@ def load_controls(files: list[Path], bundled: int = 1) -> tuple[dict[str, Contro
                                          key=f"controls[{i}].{exc.path}", message=str(exc)))
                 continue
             if n < bundled and control.id in controls:
+                line, col = locator.locate(("controls", i, "id"))
                 errors.append(Diagnostic(file=str(path), line=line, column=col, key=f"controls[{i}].id",
-                                         message=f"control '{control.id}' is already defined in {origin[control.id]}"))
+                                         message=f"control '{control.id}' is already defined in {origin(control.id)}"))
                 continue
             controls[control.id] = control
-            origin[control.id] = f"{path.name}:{line}"
+            where[control.id] = (path, locator, i)
     aliases: dict[str, str] = {}
     for control in controls.values():
         for alias in control.aliases:
             if alias in controls:
-                errors.append(Diagnostic(file=origin[control.id], key=f"{control.id}.aliases",
-                                         message=f"alias '{alias}' is also a control id (defined at {origin[alias]})"))
+                errors.append(Diagnostic(file=origin(control.id), key=f"{control.id}.aliases",
+                                         message=f"alias '{alias}' is also a control id (defined at {origin(alias)})"))
             elif alias in aliases and aliases[alias] != control.id:
-                errors.append(Diagnostic(file=origin[control.id], key=f"{control.id}.aliases",
+                errors.append(Diagnostic(file=origin(control.id), key=f"{control.id}.aliases",
                                          message=f"alias '{alias}' is also an alias of '{aliases[alias]}'"))
             aliases[alias] = control.id
     if errors:
