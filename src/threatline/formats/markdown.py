@@ -16,15 +16,17 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from threatline.formats.interface import Exporter
 from threatline.formats.yamlio import gc_paused
 from threatline.model.architecture import Architecture, StrideCategory
 from threatline.model.threatmodel import SEVERITY_ORDER, Threat, ThreatModel
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 CATEGORY_LABELS = {
     "spoofing": "Spoofing",
@@ -133,6 +135,9 @@ _ENV: Environment | None = None
 def environment() -> Environment:
     global _ENV
     if _ENV is None:
+        # Imported here: most commands (check, drift, review) never render a template.
+        from jinja2 import Environment, PackageLoader, StrictUndefined
+
         _ENV = Environment(
             loader=PackageLoader("threatline", "formats/templates"),
             autoescape=False,

@@ -57,8 +57,9 @@ def stage_of(model: ThreatModel, stakeholder_hash: str) -> str:
 def write_index(model_path: Path, model: ThreatModel, file_sha256: str, stakeholder_hash: str | None = None) -> ModelInfo:
     """Index a model just read or written; a directory we may not write to is no error.
 
-    Line 1 is a JSON header (the file's sha256 and ModelInfo.header()); then one line per
-    threat, `TARGET<TAB>JSON`, so a reader parses only the threats of the targets it needs."""
+    Line 1 is a JSON header (the file's sha256, ModelInfo.header() and, per target, the
+    byte ranges of its lines after the header); then one line per threat, `TARGET<TAB>JSON`,
+    so a reader decodes and parses only the threats of the targets it needs."""
     content = stakeholder_hash or stage_hash(model, "stakeholder")
     # Hundreds of thousands of small lists beside a model of millions of objects: with
     # the collector running, its full passes over the model cost more than the work.
@@ -66,10 +67,21 @@ def write_index(model_path: Path, model: ThreatModel, file_sha256: str, stakehol
         info = ModelInfo.of(model, content, stage_of(model, content))
         head = {"model_sha256": file_sha256, "model_stat": _stat(model_path), "indexed_at_ns": time.time_ns(),
                 "header": _header(info)}
-        parts = [_encode(head)]
-        parts += [f"{t.target}\t{_encode(_fields(t))}" for t in info.all_threats()]
+        lines: list[bytes] = []
+        spans: dict[str, list[list[int]]] = {}  # target -> [start, end) byte ranges of its lines
+        at = 0
+        for t in info.all_threats():
+            line = f"{t.target}\t{_encode(_fields(t))}\n".encode()
+            ranges = spans.setdefault(t.target, [])
+            if ranges and ranges[-1][1] == at:
+                ranges[-1][1] = at + len(line)
+            else:
+                ranges.append([at, at + len(line)])
+            at += len(line)
+            lines.append(line)
+        head["targets"] = spans
     with contextlib.suppress(OSError):
-        atomic_write(index_path(model_path), "\n".join(parts) + "\n")
+        atomic_write(index_path(model_path), [_encode(head).encode(), b"\n", *lines])
     return info
 
 
@@ -92,17 +104,17 @@ def _header(info: ModelInfo) -> dict[str, Any]:
     return {"info_version": INFO_VERSION, **public}
 
 
-def _reader(body: str) -> Callable[[set[str]], list[ThreatInfo]]:
-    lines: list[str] = []
+def _reader(raw: bytes, body: int, spans: dict[str, list[list[int]]]) -> Callable[[set[str]], list[ThreatInfo]]:
+    """Reads the threat lines of some targets (all for an empty set), in file order, from
+    the byte ranges the head records for each target: drift needs a few thousand of a large
+    model's lines, and decoding only those is most of the time saved."""
 
     def read(targets: set[str]) -> list[ThreatInfo]:
-        if not lines and body:
-            lines.extend(body.splitlines())
+        wanted = sorted(r for t in targets for r in spans.get(t, ())) if targets else [[0, len(raw) - body]]
         out = []
-        for line in lines:
-            target, _, record = line.partition("\t")
-            if not targets or target in targets:
-                out.append(ThreatInfo(**json.loads(record)))
+        for start, end in wanted:
+            for line in raw[body + start:body + end].decode("utf-8").splitlines():
+                out.append(ThreatInfo(**json.loads(line.partition("\t")[2])))
         return out
 
     return read
@@ -167,17 +179,17 @@ def load_info(store: ModelStore, model_sha256: Callable[[], str] | None = None) 
     if stat is None:
         file_sha256(store.path)  # raises the located 'file not found'
     try:
-        text = index_path(store.path).read_text(encoding="utf-8")
-        head, _, body = text.partition("\n")
-        data = json.loads(head)
-        info = ModelInfo.from_header(data["header"], _reader(body))
+        raw = index_path(store.path).read_bytes()
+        body = raw.index(b"\n") + 1
+        data = json.loads(raw[:body])
+        info = ModelInfo.from_header(data["header"], _reader(raw, body, data["targets"]))
         if _unchanged(data, stat):
             return info
         if data.get("model_sha256") == (model_sha256() if model_sha256 is not None else file_sha256(store.path)):
             # Same content (a fresh checkout, a racy time stamp): note the file's stat now.
             data |= {"model_stat": stat, "indexed_at_ns": time.time_ns()}
             with contextlib.suppress(OSError):
-                atomic_write(index_path(store.path), json.dumps(data, separators=(",", ":"), sort_keys=True) + "\n" + body)
+                atomic_write(index_path(store.path), [_encode(data).encode(), b"\n", raw[body:]])
             return info
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         pass
