@@ -8,6 +8,7 @@ to a rule, which keeps rules declarative and their vocabulary documented.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -190,7 +191,7 @@ class ElementFacts:
 @dataclass
 class _ZoneIndex:
     members: dict[str, list[Component]] = field(default_factory=dict)  # nested zones included
-    entering: dict[str, list[Flow]] = field(default_factory=dict)  # flows from outside into a member
+    entering: dict[str, int] = field(default_factory=dict)  # how many flows come from outside into a member
     # lowest TRUST_ORDER rank among the zones those flows come from (the inbound.from_trust fact)
     entering_trust: dict[str, int] = field(default_factory=dict)
     children: dict[str, int] = field(default_factory=dict)  # zones nested directly inside
@@ -516,16 +517,18 @@ class ArchitectureView:
             for c in self.arch.components:
                 for zid in self._ancestors.get(c.zone, []):
                     index.members.setdefault(zid, []).append(c)
-            zones_of = {c.id: self._ancestors.get(c.zone, []) for c in self.arch.components}
             rank = {z.id: TRUST_ORDER.index(z.trust.value) for z in self.arch.zones}
             lowest = index.entering_trust
-            for f in self.arch.flows:
-                source_zones = zones_of.get(f.source, [])
-                source = self.components.get(f.source)
-                source_rank = rank.get(source.zone) if source is not None else None
-                for zid in zones_of.get(f.target, []):
+            # Which zones a flow enters depends on the zones of its two ends only: counted
+            # per pair of zones, of which there are far fewer than flows.
+            zone_of = {c.id: c.zone for c in self.arch.components}
+            pairs = Counter((zone_of.get(f.source), zone_of.get(f.target)) for f in self.arch.flows)
+            for (source_zone, target_zone), count in pairs.items():
+                source_zones = self._ancestors.get(source_zone, []) if source_zone is not None else []
+                source_rank = rank.get(source_zone) if source_zone is not None else None
+                for zid in self._ancestors.get(target_zone, []) if target_zone is not None else []:
                     if zid not in source_zones:
-                        index.entering.setdefault(zid, []).append(f)
+                        index.entering[zid] = index.entering.get(zid, 0) + count
                         if source_rank is not None and source_rank < lowest.get(zid, len(TRUST_ORDER)):
                             lowest[zid] = source_rank
             for other in self.arch.zones:
@@ -538,7 +541,6 @@ class ArchitectureView:
         index = self._zones_indexed()
         members = index.members.get(z.id, [])
         stored = list({d: self.data[d] for c in members for d in c.stores if d in self.data}.values())
-        entering = index.entering.get(z.id, [])
         parent = self.zones.get(z.parent) if z.parent else None
         facts: dict[str, Any] = {
             "id": z.id,
@@ -551,7 +553,7 @@ class ArchitectureView:
             "components.types": sorted({c.type.value for c in members}),
             "stores.classification": _max_class(stored),
             "stores.tags": sorted({t for d in stored for t in d.tags}),
-            "inbound.count": len(entering),
+            "inbound.count": index.entering.get(z.id, 0),
             "inbound.from_trust": TRUST_ORDER[index.entering_trust[z.id]] if z.id in index.entering_trust else None,
         }
         controls: dict[str, AppliedControl] = {}
