@@ -3,10 +3,11 @@
 `.threatline/<stem>.index.json` beside the model holds a ModelInfo (drift.state): per
 threat and mitigation only the fields drift reads, the stored snapshot, the content
 hash a published version is named by and the sign-off stage. It is derived data, keyed
-by the sha256 of the model file's bytes (and, to skip hashing a very large file, by its
-size and modification time once those are safely older than the index, as git does for
-its own index): a stale or missing index is rebuilt from the model (and rewritten when
-the directory is writable), so it can never give a wrong answer, only save time.
+by the sha256 of the model file's bytes (and, to skip hashing a very large file, by the
+size and modification time `<stem>.index.stat.json` recorded with that sha256, once those
+are safely older than the record, as git does for its own index): a stale or missing
+index is rebuilt from the model (and rewritten when the directory is writable), so it can
+never give a wrong answer, only save time.
 ModelStore.commit and `draft` keep it fresh; on a 10,000-component model it turns a
 minute of YAML parsing into reading the few threats a change can touch.
 """
@@ -39,6 +40,32 @@ def index_path(model_path: Path) -> Path:
     return model_path.parent / ".threatline" / f"{model_path.stem}.index.json"
 
 
+def stat_path(model_path: Path) -> Path:
+    """Beside the index, a few bytes: the sha256 of the model file and the size and time
+    stamp it had when hashed. Vouching for an unchanged model again after a fresh checkout
+    rewrites only this, not an index of tens of megabytes."""
+    return model_path.parent / ".threatline" / f"{model_path.stem}.index.stat.json"
+
+
+def _vouch(model_path: Path, file_sha256: str) -> None:
+    data = {"model_sha256": file_sha256, "model_stat": _stat(model_path), "indexed_at_ns": time.time_ns()}
+    with contextlib.suppress(OSError):
+        atomic_write(stat_path(model_path), json.dumps(data, sort_keys=True) + "\n")
+
+
+def _vouched_sha256(model_path: Path, stat: list[int] | None) -> str | None:
+    """The model's sha256 as recorded when it had this size and time stamp, if it has not
+    been written since (git's test for its own index)."""
+    try:
+        data = json.loads(stat_path(model_path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not _unchanged(data, stat):
+            return None
+    except (OSError, ValueError, TypeError):
+        return None
+    sha = data.get("model_sha256")
+    return sha if isinstance(sha, str) else None
+
+
 def stage_of(model: ThreatModel, stakeholder_hash: str) -> str:
     """The stage its valid sign-offs give the model (as workflow.actions.model_status,
     without 'published', which depends on the version files)."""
@@ -65,8 +92,7 @@ def write_index(model_path: Path, model: ThreatModel, file_sha256: str, stakehol
     # the collector running, its full passes over the model cost more than the work.
     with gc_paused():
         info = ModelInfo.of(model, content, stage_of(model, content))
-        head = {"model_sha256": file_sha256, "model_stat": _stat(model_path), "indexed_at_ns": time.time_ns(),
-                "header": _header(info)}
+        head = {"model_sha256": file_sha256, "header": _header(info)}
         lines: list[bytes] = []
         spans: dict[str, list[list[int]]] = {}  # target -> [start, end) byte ranges of its lines
         at = 0
@@ -82,6 +108,7 @@ def write_index(model_path: Path, model: ThreatModel, file_sha256: str, stakehol
         head["targets"] = spans
     with contextlib.suppress(OSError):
         atomic_write(index_path(model_path), [_encode(head).encode(), b"\n", *lines])
+        _vouch(model_path, file_sha256)
     return info
 
 
@@ -155,12 +182,8 @@ def start_model_hash(store: ModelStore) -> Callable[[], str] | None:
     by size and time stamp alone (a fresh checkout, a file written moments ago), so the
     hashing overlaps with whatever the caller does next (loading the architecture);
     hashlib and file reads release the interpreter lock. Returns what load_info takes."""
-    try:
-        with open(index_path(store.path), encoding="utf-8") as fh:
-            head = json.loads(fh.readline())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(head, dict) or _unchanged(head, _stat(store.path)) or not store.path.is_file():
+    if (not index_path(store.path).is_file() or not store.path.is_file()
+            or _vouched_sha256(store.path, _stat(store.path)) is not None):
         return None
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-sha256")
     job = pool.submit(file_sha256, store.path)
@@ -183,13 +206,11 @@ def load_info(store: ModelStore, model_sha256: Callable[[], str] | None = None) 
         body = raw.index(b"\n") + 1
         data = json.loads(raw[:body])
         info = ModelInfo.from_header(data["header"], _reader(raw, body, data["targets"]))
-        if _unchanged(data, stat):
+        indexed = data["model_sha256"]
+        if _vouched_sha256(store.path, stat) == indexed:
             return info
-        if data.get("model_sha256") == (model_sha256() if model_sha256 is not None else file_sha256(store.path)):
-            # Same content (a fresh checkout, a racy time stamp): note the file's stat now.
-            data |= {"model_stat": stat, "indexed_at_ns": time.time_ns()}
-            with contextlib.suppress(OSError):
-                atomic_write(index_path(store.path), [_encode(data).encode(), b"\n", raw[body:]])
+        if indexed == (model_sha256() if model_sha256 is not None else file_sha256(store.path)):
+            _vouch(store.path, indexed)  # same content (a fresh checkout, a racy time stamp)
             return info
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         pass
