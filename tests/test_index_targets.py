@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from hypothesis import HealthCheck, given, settings
@@ -41,7 +42,7 @@ def test_ranges_cover_each_line_once(drafted_model):
     spans = json.loads(raw[:body])["targets"]
     covered = sorted(r for ranges in spans.values() for r in ranges)
     assert covered[0][0] == 0 and covered[-1][1] == len(raw) - body
-    assert all(a[1] == b[0] for a, b in zip(covered, covered[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(covered))
     for target, ranges in spans.items():
         for start, end in ranges:
             lines = raw[body + start:body + end].decode().splitlines()

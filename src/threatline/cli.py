@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -480,10 +481,8 @@ def main() -> None:
         print(code, file=sys.stderr)
         code = 1
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (| head): nothing left to say
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe (| head) or stream: nothing left to say
-            pass
     os._exit(code)
 
 
