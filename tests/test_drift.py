@@ -73,7 +73,9 @@ def team() -> Team:
 
 CLASSES = ["public", "internal", "confidential", "restricted"]
 TRUSTS = ["untrusted", "partner", "internal", "restricted"]
-TYPES = ["service", "database", "api-gateway", "browser", "queue", "external-service"]
+# Pass-through types (api-gateway, load-balancer, cdn, reverse-proxy) carry reach.* facts on.
+TYPES = ["service", "database", "api-gateway", "browser", "queue", "external-service", "load-balancer", "cdn",
+         "reverse-proxy"]
 PROTOCOLS = ["https", "http", "grpc", "sql", "amqp", "mtls"]
 AUTHS = ["none", "jwt", "oauth2", "api-key", "mtls"]
 CONTROLS = ["rate-limiting", "input-validation", "audit-logging", "waf", "tls"]

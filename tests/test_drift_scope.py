@@ -7,6 +7,10 @@ architectures, one to three edits at a time.
   elements of the narrowed scope (and the changed ones);
 - the drift items found with the narrowed scope are exactly those found with the whole
   affected scope, for a model drafted from the original.
+
+The generated architectures include chains of pass-through components (CDN, load
+balancer, gateway, proxy; some looping back), whose reach.* facts run further than one
+hop, and the edits include turning a component into one of them or out of one.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from test_drift import AUTHS, CONTROLS, EDITS, PROPERTY, PROTOCOLS, TYPES, _edit
 from threatline.drift.affected import Weights, affected
 from threatline.drift.diff import diff
 from threatline.drift.impact import impact, superseders
-from threatline.drift.rerun import narrowed, threats_for
+from threatline.drift.rerun import narrowed, threats_for, view_for
 from threatline.drift.snapshot import Snapshot
 from threatline.drift.state import ModelInfo
 from threatline.engine.draft import draft
@@ -32,7 +36,8 @@ from threatline.model.architecture import Architecture
 
 # Edits of components and flows (the ones narrowing acts on), plus the others, which keep
 # the whole scope, mixed in.
-NARROWED = ["component-attr", "flow-attr", "add-component", "remove-flow", "add-flow", "remove-component"]
+NARROWED = ["component-attr", "flow-attr", "add-component", "remove-flow", "add-flow", "remove-component", "retype"]
+PASS_THROUGH = ["cdn", "load-balancer", "api-gateway", "reverse-proxy"]
 
 
 @st.composite
@@ -63,6 +68,28 @@ def larger_architectures(draw: Any) -> dict[str, Any]:
         if data_ids:
             flow["data"] = draw(st.lists(st.sampled_from(data_ids), unique=True, max_size=2))
         doc["flows"].append(flow)
+    # Chains of pass-through components (internet -> CDN -> load balancer -> gateway -> services),
+    # fed by one component and feeding one or two others, sometimes in a loop.
+    plain = list(ids)
+    for i in range(draw(st.integers(0, 2))):
+        chain = []
+        for j in range(draw(st.integers(1, 4))):
+            hop: dict[str, Any] = {"id": f"p{i}-{j}", "type": draw(st.sampled_from(PASS_THROUGH)),
+                                   "zone": draw(st.sampled_from(zones))}
+            if draw(st.booleans()):
+                hop["properties"] = {"internet_facing": draw(st.booleans())}
+            doc["components"].append(hop)
+            chain.append(hop["id"])
+        path = [draw(st.sampled_from(plain)), *chain]
+        path += draw(st.lists(st.sampled_from(plain), min_size=1, max_size=2, unique=True))
+        links = [(path[k], path[k + 1]) for k in range(len(chain) + 1)]
+        links += [(chain[-1], t) for t in path[len(chain) + 2:]]
+        if len(chain) > 1 and draw(st.booleans()):
+            links.append((chain[-1], chain[0]))
+        for k, (a, b) in enumerate(links):
+            if a != b:
+                doc["flows"].append({"id": f"q{i}-{k}", "from": a, "to": b, "protocol": draw(st.sampled_from(PROTOCOLS)),
+                                     "authentication": draw(st.sampled_from(AUTHS)), "bidirectional": False})
     return doc
 
 
@@ -79,6 +106,11 @@ def _edited(doc: dict[str, Any], data: Any) -> dict[str, Any]:
     if data.draw(st.booleans()):
         kinds.append(data.draw(st.sampled_from(EDITS)))
     for kind in kinds:
+        if kind == "retype":
+            # Into or out of a pass-through type (test_drift's edits rarely pick one).
+            c = data.draw(st.sampled_from(edited["components"]))
+            c["type"] = data.draw(st.sampled_from([t for t in [*PASS_THROUGH, "service", "database"] if t != c["type"]]))
+            continue
         # An edit that does not apply to this document after the others is skipped.
         with contextlib.suppress(StopIteration, ValueError, IndexError):
             _edit(edited, kind, data)
@@ -159,3 +191,29 @@ def test_narrowed_scope_finds_the_same_items(knowledge, doc, data):
         return [i.to_dict() for i in found]
 
     assert items(narrow) == items(whole)
+
+
+@PROPERTY
+@given(larger_architectures(), st.data())
+def test_rerun_on_any_part_gives_the_full_drafts_threats(knowledge, doc, data):
+    """Facts computed on a view of part of the architecture (drift.rerun) are those of the
+    whole: reach.* runs along chains of pass-through components beyond the part."""
+    arch = _valid(doc)
+    if arch is None:
+        return
+    from threatline.drift.affected import Affected
+
+    comps = data.draw(st.lists(st.sampled_from([c.id for c in arch.components]), unique=True, max_size=3))
+    flows = data.draw(st.lists(st.sampled_from([f.id for f in arch.flows]), unique=True, max_size=3)) if arch.flows else []
+    scope = Affected(components={c: ["x"] for c in comps}, flows={f: ["x"] for f in flows})
+
+    def key(threats):
+        return sorted((t.id, t.severity, t.coverage, tuple(t.current_mitigations), tuple(t.data)) for t in threats)
+
+    expected = [t for t in draft(arch, knowledge).threats if t.target in scope.targets()]
+    assert key(threats_for(arch, knowledge, scope)) == key(expected)
+    part, whole = view_for(arch, knowledge, scope), ArchitectureView(arch, knowledge.implied(), knowledge.aliases)
+    for c in comps:
+        assert part.component(c).facts == whole.component(c).facts, c
+    for f in flows:
+        assert part.flow(part.flows_by_id[f]).facts == whole.flow(whole.flows_by_id[f]).facts, f

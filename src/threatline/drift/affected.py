@@ -2,7 +2,8 @@
 
 The engine's facts about an element read its neighbours (a component's callers' zones,
 a flow's endpoints' exposure and controls, a zone's members), so a change reaches
-further than the element it is on. Re-running the rules on the elements found here
+further than the element it is on; what reaches a component through gateways, load
+balancers, proxies and CDNs (reach.*) runs on through every chain of them. Re-running the rules on the elements found here
 gives exactly the threats the change can add, remove or alter; everything else keeps
 its threats. A change to the baseline or to an organisation control can reach
 anything, so it selects every element.
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from threatline.drift.diff import ADDED, REMOVED, RENAMED, Change
+from threatline.engine.facts import PASS_THROUGH_TYPES
 from threatline.model.architecture import CLASSIFICATION_ORDER, TRUST_ORDER, Architecture
 
 
@@ -113,6 +115,18 @@ class _Index:
             zone = self.zones[zone].parent
         return out
 
+    def callees(self, cid: str) -> Iterable[str]:
+        for fid in self.flows_of.get(cid, []):
+            f = self.flows[fid]
+            if f.source == cid:
+                yield f.target
+
+    def passes_on(self, cid: str) -> bool:
+        """A pass-through component (gateway, load balancer, proxy, CDN): what reaches it
+        reaches its callees (the reach.* facts)."""
+        c = self.components.get(cid)
+        return c is not None and c.type.value in PASS_THROUGH_TYPES
+
     def neighbours(self, cid: str) -> Iterable[str]:
         for fid in self.flows_of.get(cid, []):
             f = self.flows[fid]
@@ -155,6 +169,23 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
     # flow reads of its source and target) may have changed: every flow touching them.
     endpoints: set[str] = set()
 
+    # Components whose reach.* facts (what reaches them through pass-through components) may
+    # have changed: the change reaches on through every chain of pass-through components.
+    reach: dict[str, list[str]] = {}
+    # Trust of zones as the snapshot had it (a zone's trust read by a component that left it).
+    old_trust = {ch.id: (ch.before or {})["trust"] for ch in changes
+                 if ch.element == "zone" and "trust" in (ch.before or {})}
+
+    def trust_was(zid: str | None) -> str | None:
+        if zid in old_trust:
+            return old_trust[zid]
+        z = ix.zones.get(zid) if zid is not None else None
+        return z.trust.value if z is not None else None
+
+    def reached(cid: str | None, cause: str) -> None:
+        if cid is not None and cid in ix.components:
+            _mark(reach, cid, cause)
+
     def comp(cid: str | None, cause: str, reaches_neighbours: bool = False, endpoint: bool = True) -> None:
         if cid is not None and cid in ix.components:
             _mark(seeds, cid, cause)
@@ -193,6 +224,16 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
             whole = ch.kind != "changed"
             if ch.kind != REMOVED:
                 comp(ch.id, key, reaches_neighbours=whole or bool(names & {"zone", "type"}))
+                # What its callees are reached from: its zone's trust, and through it when it
+                # is (or was) a pass-through component; its own reach: internet_facing.
+                types = {before.get("type"), after.get("type")}
+                new_zone = ix.components[ch.id].zone if ch.id in ix.components else after.get("zone")
+                if (whole or ("type" in names and types & set(PASS_THROUGH_TYPES))
+                        or ("zone" in names and trust_was(before.get("zone")) != trust_was(new_zone))):
+                    for callee in ix.callees(ch.id):
+                        reached(callee, key)
+                if whole or "properties.internet_facing" in names:
+                    reached(ch.id, key)
             # A zone's facts count its members (nested zones included), their types and stored
             # data, and the flows entering it: a move within a zone leaves that zone alone.
             if whole or names & {"type", "stores"}:
@@ -213,6 +254,8 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
             for side in (after, before):
                 comp(side.get("from"), key, endpoint=False)
                 comp(side.get("to"), key)
+                if ch.kind != "changed" or names & {"from", "to"}:
+                    reached(side.get("to"), key)
             # A zone's facts count the flows entering it from outside: the zones a flow enters.
             if ch.kind != "changed" or names & {"from", "to"}:
                 for side in (before, after):
@@ -232,6 +275,8 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
                 _mark(out.zones, child, key)
             for cid in ix.members(ch.id):
                 comp(cid, key, reaches_neighbours=True)
+                for callee in ix.callees(cid):
+                    reached(callee, key)
                 # Zones entered by flows from here see a new trust (or nesting) upstream.
                 sent_from(cid, ix.components[cid].zone, key)
         elif ch.element == "data":
@@ -263,6 +308,23 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
             for n in ix.neighbours(cid):
                 _mark(out.components, n, cause)
                 endpoints.add(n)
+    # Downstream through chains of pass-through components: whatever reaches a gateway,
+    # load balancer, proxy or CDN reaches what it calls (reach.*, also endpoint facts).
+    # Linear in the components reached, per cause.
+    spreading: dict[str, set[str]] = {}
+    for cid, causes in reach.items():
+        for cause in causes:
+            stack = [cid]
+            while stack:
+                here = stack.pop()
+                done = spreading.setdefault(here, set())
+                if cause in done:
+                    continue
+                done.add(cause)
+                _mark(out.components, here, cause)
+                endpoints.add(here)
+                if ix.passes_on(here):
+                    stack.extend(ix.callees(here))
     # Every flow touching a component whose endpoint facts may have changed.
     for cid in endpoints:
         for fid in ix.flows_of.get(cid, []):

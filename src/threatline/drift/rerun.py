@@ -12,6 +12,8 @@ against every component and flow, costs more than the facts of a few hundred ele
   stores, the flows into and out of it, the components at their other ends (zone, type,
   name), and the baseline controls whose selectors match it or its inbound flows (a
   selector is matched against one element, its endpoints and its zone chain at a time);
+  and what reaches it through chains of pass-through components (reach.*), which runs
+  beyond any part: that map is computed once on the whole architecture and handed in;
 - a flow's facts read the flow, both endpoints' facts and the baseline controls matching
   the flow;
 - a zone's facts read its members (nested zones included), the flows into them and
@@ -31,7 +33,7 @@ from typing import Any
 from threatline.drift.affected import Affected
 from threatline.drift.diff import ADDED, REMOVED, RENAMED, Change
 from threatline.engine.draft import match_threats
-from threatline.engine.facts import ArchitectureView, ElementFacts
+from threatline.engine.facts import ArchitectureView, ElementFacts, reach_map
 from threatline.engine.knowledge import Knowledge
 from threatline.model.architecture import Architecture, Component, Flow
 from threatline.model.threatmodel import Threat
@@ -52,8 +54,10 @@ def _view_around(arch: Architecture, core: set[str], knowledge: Knowledge) -> Ar
     their other ends, in document order."""
     near = [f for f in arch.flows if f.source in core or f.target in core]
     ends = core | {f.source for f in near} | {f.target for f in near}
+    # What reaches a component through chains of proxies and gateways runs beyond the part:
+    # the reach.* facts read the map of the whole architecture.
     return ArchitectureView(_part(arch, [c for c in arch.components if c.id in ends], near),
-                            knowledge.implied(), knowledge.aliases)
+                            knowledge.implied(), knowledge.aliases, reach=reach_map(arch))
 
 
 def _core(arch: Architecture, scope: Affected) -> set[str]:

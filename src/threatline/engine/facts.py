@@ -33,6 +33,10 @@ _ENDPOINT_FACTS: dict[str, FactSpec] = {
     "zone.trust": FactSpec("trust", "trust level of its zone"),
     "internet_facing": FactSpec("bool", "reachable from the internet"),
     "exposure": FactSpec("trust", "lowest trust of any zone that can send to it"),
+    "reach.from_trust": FactSpec(
+        "trust", "lowest trust from which requests can reach it, through chains of pass-through "
+        "components (api-gateway, load-balancer, reverse-proxy, cdn); untrusted when marked internet_facing"),
+    "reach.via": FactSpec("list", "types of the pass-through components requests pass on their way to it"),
     "controls": FactSpec("list", "controls in effect on it"),
     "stores.classification": FactSpec("classification", "highest classification stored"),
     "stores.tags": FactSpec("list", "tags of data stored"),
@@ -165,6 +169,101 @@ def _min_trust(levels: Iterable[str]) -> str | None:
     return TRUST_ORDER[min(ranks)] if ranks else None
 
 
+# Component types that pass the requests they receive on to what they call (edge and
+# routing components): whoever can reach one of them reaches its targets too. A WAF is a
+# control (on these or on a zone), not a component type.
+PASS_THROUGH_TYPES: tuple[str, ...] = ("api-gateway", "load-balancer", "reverse-proxy", "cdn")
+_PASS_BIT = {t: 1 << i for i, t in enumerate(PASS_THROUGH_TYPES)}
+
+# Component id -> (lowest TRUST_ORDER rank from which requests reach its pass-through
+# callers, or None; bit set of PASS_THROUGH_TYPES passed on the way). See reach_map().
+ReachMap = dict[str, tuple["int | None", int]]
+
+
+def reach_map(arch: Architecture) -> ReachMap:
+    """What reaches each component through the pass-through components that call it, on the
+    whole architecture, in one pass over its components and flows.
+
+    A pass-through component (PASS_THROUGH_TYPES) is reached from its callers' zones, from
+    the internet when marked `internet_facing: true`, and from whatever reaches its own
+    pass-through callers, transitively (cycles of proxies included: a least fixed point,
+    each component settled once at the lowest trust that reaches it). Only components with
+    at least one pass-through caller are listed; the reach.* facts of a component add its
+    own callers' zones and internet_facing property (ArchitectureView.component).
+
+    The facts of part of an architecture (drift.rerun) read this map of the whole one: a
+    chain of proxies runs beyond any part's edge.
+    """
+    kinds: dict[str, str] = {}
+    rank: dict[str, int | None] = {}
+    zone_rank = {z.id: TRUST_ORDER.index(z.trust.value) for z in arch.zones}
+    comp_rank: dict[str, int] = {}
+    for c in arch.components:
+        comp_rank[c.id] = zone_rank.get(c.zone, len(TRUST_ORDER))
+        t = c.type.value
+        if t in _PASS_BIT:
+            kinds[c.id] = t
+            rank[c.id] = 0 if c.properties.get("internet_facing") else None
+    if not kinds:
+        return {}
+    feeds: dict[str, list[str]] = {}
+    for f in arch.flows:
+        src, dst = f.source, f.target
+        if dst in kinds:
+            r, own = comp_rank.get(src, len(TRUST_ORDER)), rank[dst]
+            if r < len(TRUST_ORDER) and (own is None or r < own):
+                rank[dst] = r
+        if src in kinds:
+            feeds.setdefault(src, []).append(dst)
+    # Lowest trust reaching each pass-through component: settled level by level (4 levels),
+    # each pushed at most once per level, so linear in pass-through components and flows.
+    buckets: list[list[str]] = [[] for _ in TRUST_ORDER]
+    for cid, r in rank.items():
+        if r is not None and cid in feeds:
+            buckets[r].append(cid)
+    for level, stack in enumerate(buckets):
+        while stack:
+            cid = stack.pop()
+            if rank[cid] != level:
+                continue
+            for t in feeds.get(cid, ()):
+                if t in kinds:
+                    r = rank[t]
+                    if r is None or r > level:
+                        rank[t] = level
+                        if t in feeds:
+                            stack.append(t)
+    # Types passed on the way to each pass-through component: bit sets that only grow (at
+    # most len(PASS_THROUGH_TYPES) times each).
+    upstream: dict[str, int] = {}
+    work = list(feeds)
+    while work:
+        cid = work.pop()
+        passed = _PASS_BIT[kinds[cid]] | upstream.get(cid, 0)
+        for t in feeds[cid]:
+            if t in kinds:
+                old = upstream.get(t, 0)
+                if old | passed != old:
+                    upstream[t] = old | passed
+                    if t in feeds:
+                        work.append(t)
+    out: ReachMap = {}
+    for cid, targets in feeds.items():
+        r, passed = rank[cid], _PASS_BIT[kinds[cid]] | upstream.get(cid, 0)
+        for t in targets:
+            found = out.get(t)
+            if found is None:
+                out[t] = (r, passed)
+            else:
+                lowest = found[0] if r is None else r if found[0] is None else min(r, found[0])
+                out[t] = (lowest, found[1] | passed)
+    return out
+
+
+def _passed_types(bits: int) -> list[str]:
+    return [t for t in sorted(PASS_THROUGH_TYPES) if bits & _PASS_BIT[t]]
+
+
 @dataclass
 class AppliedControl:
     """A control in effect on an element, and why it counts as present."""
@@ -234,8 +333,12 @@ def _intersect(picks: list[set[str] | None], everything: set[str]) -> set[str]:
 class ArchitectureView:
     """Indexes an architecture and derives facts; built once per draft."""
 
-    def __init__(self, arch: Architecture, implied: dict[str, dict[str, Any]], aliases: dict[str, str]):
+    def __init__(self, arch: Architecture, implied: dict[str, dict[str, Any]], aliases: dict[str, str],
+                 reach: ReachMap | None = None):
+        """`reach`: reach_map() of the whole architecture when `arch` is only part of it
+        (drift.rerun); computed from `arch` on first use otherwise."""
         self.arch = arch
+        self._reach = reach
         self.aliases = aliases
         self.zones: dict[str, Zone] = {z.id: z for z in arch.zones}
         self.components: dict[str, Component] = {c.id: c for c in arch.components}
@@ -270,6 +373,11 @@ class ArchitectureView:
 
     def trust(self, zone_id: str) -> str:
         return self.zones[zone_id].trust.value
+
+    def reach(self) -> ReachMap:
+        if self._reach is None:
+            self._reach = reach_map(self.arch)
+        return self._reach
 
     def _selector_index(self) -> _SelectorIndex:
         """Which components and flows each selector value picks, built in one pass, so that
@@ -373,6 +481,15 @@ class ArchitectureView:
         internet = props.get("internet_facing")
         if internet is None:
             internet = "untrusted" in in_trusts
+        reach_rank = TRUST_ORDER.index(from_trust) if from_trust is not None else None
+        if props.get("internet_facing"):
+            reach_rank = 0
+        passed = 0
+        through = self.reach().get(cid)
+        if through is not None:
+            upstream, passed = through
+            if upstream is not None and (reach_rank is None or upstream < reach_rank):
+                reach_rank = upstream
         facts: dict[str, Any] = {
             "id": c.id,
             "name": c.label,
@@ -384,6 +501,8 @@ class ArchitectureView:
             "zone.parent": zone.parent,
             "internet_facing": bool(internet),
             "exposure": exposure,
+            "reach.from_trust": TRUST_ORDER[reach_rank] if reach_rank is not None else None,
+            "reach.via": _passed_types(passed) if passed else [],
             "stores.classification": _max_class(stored),
             "stores.tags": sorted({t for d in stored for t in d.tags}),
             "stores.count": len(stored),
