@@ -42,3 +42,11 @@ def test_every_element_of_the_example_is_found():
     text = "version: 1\ncomponents:\n  - id: web\n    type: web-app\n  - {id: db, type: database}\nflows:\n  - id: web-db\n"
     lines = ElementLines(text)
     assert [lines.element("component", "web"), lines.element("component", "db"), lines.element("flow", "web-db")] == [3, 5, 7]
+
+
+def test_a_rejected_key_does_not_hide_a_key_inside_its_value():
+    # 'aid' is not an id key, but the value it would have taken holds '-id: c1', which is.
+    text = "components:\n  - aid: b-id: c1\n"
+    lines = ElementLines(text)
+    assert lines.element("component", "c1") == 2
+    assert _reference(lines, text) == {("component", "c1"): 2}

@@ -82,12 +82,10 @@ class ElementLines:
             if kind is None or kind == "baseline":
                 continue
             found = self._offsets.setdefault(kind, {})
-            pos, end = start, min(stop, len(text))
+            end = min(stop, len(text))
             taken = start  # where the last match ended: its characters cannot start another one
-            while True:
-                m = _ID_KEY.search(text, pos, end)
-                if m is None:
-                    break
+            matches = _ID_KEY.finditer(text, start, end)
+            while (m := next(matches, None)) is not None:
                 at = m.start()
                 before = at - 1
                 if before >= start and text[before] in _QUOTES:
@@ -97,9 +95,11 @@ class ElementLines:
                 if before < 0 or text[before] == "\n" or (text[before] in _BOUNDARY and before >= taken):
                     if m.group(1) not in found:
                         found[m.group(1)] = at
-                    pos = taken = m.end()
-                else:
-                    pos = at + 1
+                    taken = m.end()
+                elif text.find("id", at + 1, m.end() + 1) != -1:
+                    # A rejected match ('valid: x') may hide the start of another one inside
+                    # it: search again from the next character (finditer goes on from its end).
+                    matches = _ID_KEY.finditer(text, at + 1, end)
 
     def _item_lines(self, kind: str) -> list[int]:
         if self._items is None:
