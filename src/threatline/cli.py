@@ -17,11 +17,9 @@ from rich.console import Console
 from rich.table import Table
 
 from threatline import __version__, service
-from threatline.engine.plan import plan as compute_plan
 from threatline.engine.scoring import override_factor
 from threatline.formats.knowledge_packs import load_knowledge, load_knowledge_with_sources
 from threatline.formats.markdown import CATEGORY_LABELS, DETAIL_CAP, FULL_REPORT_MAX_THREATS
-from threatline.formats.plan_output import parse_budget, plan_json, plan_markdown, plan_summary
 from threatline.formats.threatmodel_yaml import load_plan_view
 from threatline.formats.yamlio import atomic_write
 from threatline.identity import current_identity
@@ -294,6 +292,10 @@ def plan(
     if appetite not in SEVERITY_ORDER:
         raise InputError([Diagnostic(file="--appetite", message=f"unknown severity '{appetite}'",
                                      hint="one of " + ", ".join(SEVERITY_ORDER))])
+    # Imported here: only this command plans (every command pays for the CLI's imports).
+    from threatline.engine.plan import plan as compute_plan
+    from threatline.formats.plan_output import parse_budget, plan_json, plan_markdown
+
     model = load_plan_view(model_file)  # only the fields a plan reads
     days = parse_budget(budget) if budget is not None else None
     result = compute_plan(model.threats, model.mitigations, appetite, days, method.value)
@@ -317,6 +319,8 @@ def _plan_table(result: Any, model: Any) -> None:
     A large plan (tens of thousands of mitigations) is summarised: its table and lists are
     capped, and --format markdown|json gives all of it.
     """
+    from threatline.formats.plan_output import plan_summary
+
     summary = plan_summary(result, model)
     chosen = summary["mitigations"]
     table = Table(title=f"Mitigation plan, appetite {result.appetite}"
