@@ -47,6 +47,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent / "perf"))
 try:
+    from bytecode import compile_package  # benchmarks/perf/bytecode.py
     from generate import generate, to_yaml  # benchmarks/perf/generate.py
 except ImportError:  # pragma: no cover - the perf benchmark is not there
     sys.exit("benchmarks/perf/generate.py is needed to make the synthetic architectures")
@@ -169,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="largest size whose model is written by 'threatline draft' itself (YAML)")
     p.add_argument("--cold", action="store_true", help="also time check without the index (parses the whole model)")
     args = p.parse_args(argv)
+    compile_package()  # as an installed package starts: from bytecode (see benchmarks/perf/bytecode.py)
 
     out = args.out / f"n{args.components}"
     shutil.rmtree(out, ignore_errors=True)

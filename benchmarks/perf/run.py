@@ -46,6 +46,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
+from bytecode import compile_package  # noqa: E402
 
 PYTM_VENV = HERE / ".venv-pytm"
 FLOOR_SIZE = 10
@@ -260,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--from-results", type=Path, metavar="RESULTS_JSON",
                    help="only re-print the tables and verdicts of an earlier run's results.json")
     args = p.parse_args(argv)
+    compile_package()  # as an installed package starts: from bytecode (see bytecode.py)
 
     if args.from_results:
         saved = json.loads(args.from_results.read_text(encoding="utf-8"))
