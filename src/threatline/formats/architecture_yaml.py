@@ -185,13 +185,17 @@ def start_loading_architecture(path: Path) -> Callable[[set[str]], tuple[Archite
     does next (loading rule packs, a model's index): the YAML parser releases the
     interpreter lock while it parses. The returned function takes the known control ids
     and gives what load_architecture() gives, raising its errors."""
+    # The parsed document is handed over through a list, not kept as the job's result: once
+    # validated it is garbage (tens of MB on a large file), and a finished job would hold it.
+    parsed: list[tuple[Any, Locator]] = []
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="architecture")
-    job = pool.submit(load_yaml_file, path)
+    job = pool.submit(lambda: parsed.append(load_yaml_file(path)))
     pool.shutdown(wait=False)
 
     def finish(known_controls: set[str]) -> tuple[Architecture, list[Diagnostic]]:
+        job.result()  # raises the parser's error, if any
         with gc_paused():
-            data, locator = job.result()
+            data, locator = parsed.pop()
             return parse_architecture(data, str(path), locator, known_controls)
 
     return finish
