@@ -8,9 +8,9 @@ the scan cannot place falls back to the exact yamlio.Locator.
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import re
+from collections.abc import Iterator
 
 from threatline.formats.yamlio import Locator
 
@@ -39,8 +39,8 @@ class ElementLines:
     def __init__(self, text: str):
         self._text = text
         self._lines_cache: list[str] | None = None
-        self._offsets: dict[str, dict[str, int]] = {}  # kind -> id -> offset of its first `id:` key
-        self._newlines: list[int] | None = None  # offsets of the line breaks, for offset -> line
+        # kind -> id -> (0-based line, offset) of its first `id:` key
+        self._offsets: dict[str, dict[str, tuple[int, int]]] = {}
         self._sections: dict[str, int] = {}
         self._items: dict[str, list[int]] | None = None  # section kind -> 0-based first line of each item
         self._spans: list[tuple[int, int, str | None]] = []  # (first line, last line, kind) of each section
@@ -49,23 +49,38 @@ class ElementLines:
 
     @property
     def _lines(self) -> list[str]:
+        """Every line (split where the line numbers count: at line feeds); only baseline
+        entries, found by their position in the list, need them all."""
         if self._lines_cache is None:
-            self._lines_cache = self._text.splitlines()
+            self._lines_cache = self._text.split("\n")
         return self._lines_cache
 
-    def _line(self, offset: int) -> int:
-        return self._text.count("\n", 0, offset)
-
-    def _line_of(self, offset: int) -> int:
-        """0-based line of an offset, by bisection over the line breaks (found once)."""
-        if self._newlines is None:
-            self._newlines = [m.start() for m in re.finditer("\n", self._text)]
-        return bisect.bisect_left(self._newlines, offset)
+    def _lines_from(self, line: int, offset: int | None) -> Iterator[tuple[int, str]]:
+        """(0-based number, text) of the lines from `line` on; read from the text at
+        `offset` (the start of that line) when known, without splitting the whole file."""
+        if offset is None:
+            yield from enumerate(self._lines[line:], start=line)
+            return
+        text = self._text
+        while offset <= len(text):
+            end = text.find("\n", offset)
+            if end < 0:
+                end = len(text)
+            yield line, text[offset:end]
+            line, offset = line + 1, end + 1
 
     def _scan(self) -> None:
         """Sections, then every `id:` inside data, zones, components, flows and controls (regexes over
         the whole text: fast on a 10,000-component file)."""
         text = self._text
+        # Line numbers are counted as the scan moves forward: (offset, its 0-based line).
+        counted = [0, 0]
+
+        def line_of(offset: int) -> int:
+            counted[1] += text.count("\n", counted[0], offset)
+            counted[0] = offset
+            return counted[1]
+
         heads = []
         for m in _SECTION_TEXT.finditer(text):
             begin = text.rfind("\n", 0, m.start()) + 1
@@ -75,10 +90,11 @@ class ElementLines:
                 heads.append((m.start(), SECTIONS.get(m.group(1))))
         bounds = [*heads, (len(text) + 1, None)]
         for (start, kind), (stop, _) in itertools.pairwise(bounds):
-            first = self._line(start)
+            first = line_of(start)
             if kind is not None:
                 self._sections.setdefault(kind, first)
-            self._spans.append((first, self._line(min(stop, len(text))), kind))
+            last = text.count("\n", start, min(stop, len(text))) + first
+            self._spans.append((first, last, kind))
             if kind is None or kind == "baseline":
                 continue
             found = self._offsets.setdefault(kind, {})
@@ -94,7 +110,7 @@ class ElementLines:
                 # boundary character that the previous match did not end with.
                 if before < 0 or text[before] == "\n" or (text[before] in _BOUNDARY and before >= taken):
                     if m.group(1) not in found:
-                        found[m.group(1)] = at
+                        found[m.group(1)] = (line_of(at), at)
                     taken = m.end()
                 elif text.find("id", at + 1, m.end() + 1) != -1:
                     # A rejected match ('valid: x') may hide the start of another one inside
@@ -126,9 +142,9 @@ class ElementLines:
 
     def element(self, kind: str, ident: str, index: int | None = None) -> int | None:
         """The line of an element's id (or, for baseline entries, of its list item)."""
-        offset = self._offsets.get(kind, {}).get(ident)
-        if offset is not None:
-            return self._line_of(offset) + 1
+        where = self._offsets.get(kind, {}).get(ident)
+        if where is not None:
+            return where[0] + 1
         if index is not None:
             items = self._item_lines(kind)
             if 0 <= index < len(items):
@@ -142,28 +158,33 @@ class ElementLines:
         if start is None:
             return None
         first = start - 1
-        key_indent = _indent(self._lines[first]) + (2 if self._lines[first].lstrip().startswith("- ") else 0)
+        where = self._offsets.get(kind, {}).get(ident)
+        lines = self._lines_from(first, self._text.rfind("\n", 0, where[1]) + 1 if where else None)
+        key_indent: int | None = None
         parts = attribute.split(".")
         wanted = {"from": ("from", "source"), "to": ("to", "target")}.get(parts[0], (parts[0],))
-        for n in range(first, len(self._lines)):
-            line = self._lines[n]
-            if n > first and line.strip() and not line.lstrip().startswith("#"):
+        for n, line in lines:
+            if key_indent is None:
+                key_indent = _indent(line) + (2 if line.lstrip().startswith("- ") else 0)
+            elif line.strip() and not line.lstrip().startswith("#"):
                 indent = _indent(line)
                 if indent < key_indent or (indent == key_indent - 2 and line.lstrip().startswith("- ")):
                     break
             for key in wanted:
                 if re.search(rf'(?:^|[\s{{,-])["\']?{re.escape(key)}["\']?\s*:', line):
                     if len(parts) == 2:
-                        sub = self._after(n, parts[1])
+                        sub = self._after(lines, n, line, parts[1])
                         return sub if sub is not None else n + 1
                     return n + 1
         return start
 
-    def _after(self, start: int, key: str) -> int | None:
-        base = _indent(self._lines[start])
-        for n in range(start, min(len(self._lines), start + 50)):
-            line = self._lines[n]
-            if n > start and line.strip() and _indent(line) <= base:
+    @staticmethod
+    def _after(lines: Iterator[tuple[int, str]], start: int, first: str, key: str) -> int | None:
+        """The line of `key` nested under the line `first` (number `start`), within the next
+        50 lines, read on from `lines`."""
+        base = _indent(first)
+        for n, line in itertools.chain([(start, first)], lines):
+            if n >= start + 50 or (n > start and line.strip() and _indent(line) <= base):
                 break
             if re.search(rf'(?:^|[\s{{,])["\']?{re.escape(key)}["\']?\s*:', line):
                 return n + 1
