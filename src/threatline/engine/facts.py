@@ -60,6 +60,7 @@ COMPONENT_FACTS: dict[str, FactSpec] = {
     "inbound.protocols": FactSpec("list", "protocols of flows into it"),
     "inbound.authentication": FactSpec("list", "authentication of flows into it"),
     "inbound.unauthenticated": FactSpec("bool", "some flow into it has authentication none"),
+    "inbound.all_unauthenticated": FactSpec("bool", "it has inbound flows and none of them carries authentication"),
     "inbound.unencrypted": FactSpec("bool", "some flow into it is unencrypted"),
     "inbound.from_types": FactSpec("list", "types of components sending to it"),
     "inbound.from_trust": FactSpec("trust", "lowest trust of a zone sending to it"),
@@ -69,6 +70,7 @@ COMPONENT_FACTS: dict[str, FactSpec] = {
     "outbound.count": FactSpec("int", "flows out of it"),
     "outbound.protocols": FactSpec("list", "protocols of flows out of it"),
     "outbound.to_types": FactSpec("list", "types of components it sends to"),
+    "outbound.to_names": FactSpec("list", "ids and names of the components it sends to, lower-cased (for contains_any)"),
     "outbound.authentication": FactSpec("list", "authentication of flows out of it"),
     "outbound.to_trust": FactSpec("trust", "lowest trust of a zone it sends to"),
     "outbound.unencrypted": FactSpec("bool", "some flow out of it is unencrypted"),
@@ -162,6 +164,12 @@ def _data_names(assets: Iterable[DataAsset]) -> list[str]:
     """Ids and display names of data assets, lower-cased: what a rule can match words in
     when an asset carries no tag for what it is (a 'Firmware images' asset without 'firmware')."""
     return sorted({text.lower() for d in assets for text in (d.id, d.label)})
+
+
+def _component_names(components: Iterable[Component]) -> list[str]:
+    """Ids and display names of components, lower-cased: what a rule can match words in
+    (a 'Stripe payments API' callee, a 'webhook target')."""
+    return sorted({text.lower() for c in components for text in (c.id, c.label)})
 
 
 def _min_trust(levels: Iterable[str]) -> str | None:
@@ -514,6 +522,7 @@ class ArchitectureView:
             "inbound.protocols": sorted({f.protocol.value for f in inbound}),
             "inbound.authentication": sorted({f.authentication.value for f in inbound}),
             "inbound.unauthenticated": any(f.authentication.value == "none" for f in inbound),
+            "inbound.all_unauthenticated": bool(inbound) and all(f.authentication.value == "none" for f in inbound),
             "inbound.unencrypted": any(not f.is_encrypted for f in inbound),
             "inbound.from_types": sorted({self.components[f.source].type.value for f in inbound}),
             "inbound.from_trust": from_trust,
@@ -523,6 +532,7 @@ class ArchitectureView:
             "outbound.count": len(outbound),
             "outbound.protocols": sorted({f.protocol.value for f in outbound}),
             "outbound.to_types": sorted({self.components[f.target].type.value for f in outbound}),
+            "outbound.to_names": _component_names(self.components[f.target] for f in outbound),
             "outbound.authentication": sorted({f.authentication.value for f in outbound}),
             "outbound.to_trust": _min_trust(self.trust(self.components[f.target].zone) for f in outbound),
             "outbound.unencrypted": any(not f.is_encrypted for f in outbound),
