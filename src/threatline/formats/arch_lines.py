@@ -23,8 +23,11 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-_SECTION_TEXT = re.compile(r'^(?:|  )["\']?(data|zones|components|flows|controls|baseline|system|version)["\']?\s*:',
-                           re.MULTILINE)
+_SECTION_KEY = r'(?:  )?["\']?(data|zones|components|flows|controls|baseline|system|version)["\']?\s*:'
+# A section key at the start of the text, or after a line break: searched from the literal
+# line break (which the regular expression engine finds fast), not tried at every offset.
+_SECTION_FIRST = re.compile(_SECTION_KEY)
+_SECTION_NEXT = re.compile("\n" + _SECTION_KEY)
 # `id: VALUE` at the start of a line or after one of ' \t{,-', the key and value optionally
 # quoted. Searched from the literal 'id' (which the regular expression engine finds fast),
 # the character before it checked apart: the same matches as
@@ -82,12 +85,15 @@ class ElementLines:
             return counted[1]
 
         heads = []
-        for m in _SECTION_TEXT.finditer(text):
-            begin = text.rfind("\n", 0, m.start()) + 1
-            end = text.find("\n", m.start())
+        first_line = _SECTION_FIRST.match(text)
+        keys = [(0, first_line.group(1))] if first_line else []
+        keys += [(m.start() + 1, m.group(1)) for m in _SECTION_NEXT.finditer(text)]
+        for at, name in keys:
+            begin = text.rfind("\n", 0, at) + 1
+            end = text.find("\n", at)
             line = text[begin:end if end >= 0 else len(text)]
             if _indent(line) == 0 or line.lstrip().startswith(('"', "'")):
-                heads.append((m.start(), SECTIONS.get(m.group(1))))
+                heads.append((at, SECTIONS.get(name)))
         bounds = [*heads, (len(text) + 1, None)]
         for (start, kind), (stop, _) in itertools.pairwise(bounds):
             first = line_of(start)
