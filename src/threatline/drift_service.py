@@ -168,8 +168,20 @@ def _analyse(
     model_sha256 = start_model_hash(store)
     finish_architecture = start_loading_architecture(architecture)
     knowledge = knowledge or load_knowledge(rule_dirs, control_files)
-    info = load_info(store, model_sha256)
-    arch, warnings = finish_architecture(knowledge.control_ids())
+    model_error: InputError | None = None
+    if model_sha256 is None:
+        # The index vouches for the model by size and time stamp: read it while the
+        # architecture parses. (A model being hashed is read after the architecture is
+        # validated, by when the hash is done.)
+        try:
+            info = load_info(store)
+        except InputError as exc:
+            model_error = exc
+    arch, warnings = finish_architecture(knowledge.control_ids())  # its errors are reported first
+    if model_error is not None:
+        raise model_error
+    if model_sha256 is not None:
+        info = load_info(store, model_sha256)
     try:
         old = stored_snapshot(info.snapshot)
     except ValueError as exc:
