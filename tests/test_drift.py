@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import shutil
+import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from threatline.store.directory import ModelStore
 from threatline.store.index import index_path
 from threatline.workflow import actions
 from threatline.workflow.queue import queue
-from threatline.workflow.team import Member, Team
+from threatline.workflow.team import Team
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "payments" / "architecture.yaml"
@@ -61,12 +62,8 @@ roles = ["author"]
 
 
 def team() -> Team:
-    return Team(members=[
-        Member(email=ANA, roles=["security"]),
-        Member(email=ARCH, roles=["architect"]),
-        Member(email=RAJ, roles=["risk-owner"], max_accept="critical"),
-        Member(email=DEV, roles=["author"]),
-    ])
+    """The team of TEAM_TOML, as `threatline.toml` gives it to the CLI."""
+    return Team.model_validate(tomllib.loads(TEAM_TOML)["team"])
 
 
 # ====================================================================== the diff, as properties

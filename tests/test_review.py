@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from threatline.workflow.actions import WorkflowError
 from threatline.workflow.merge import merge
 from threatline.workflow.queue import queue
 from threatline.workflow.stats import review_stats
-from threatline.workflow.team import Member, Team
+from threatline.workflow.team import Team
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "payments" / "architecture.yaml"
@@ -54,13 +55,8 @@ roles = ["author"]
 
 
 def team() -> Team:
-    return Team(members=[
-        Member(email=ANA, roles=["security"]),
-        Member(email=ARCH, roles=["architect", "security"]),
-        Member(email=RAJ, roles=["risk-owner"], max_accept="critical"),
-        Member(email=LOW, roles=["risk-owner"], max_accept="medium"),
-        Member(email=DEV, roles=["author"]),
-    ])
+    """The team of TEAM_TOML, as `threatline.toml` gives it to the CLI."""
+    return Team.model_validate(tomllib.loads(TEAM_TOML)["team"])
 
 
 @pytest.fixture
