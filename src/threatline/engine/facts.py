@@ -37,6 +37,9 @@ _ENDPOINT_FACTS: dict[str, FactSpec] = {
         "trust", "lowest trust from which requests can reach it, through chains of pass-through "
         "components (api-gateway, load-balancer, reverse-proxy, cdn); untrusted when marked internet_facing"),
     "reach.via": FactSpec("list", "types of the pass-through components requests pass on their way to it"),
+    "reach.first_hop": FactSpec(
+        "bool", "a client (actor, browser, mobile-app, desktop-app, device) or a component in an untrusted zone "
+        "calls it directly: it is the first component a request from outside meets"),
     "controls": FactSpec("list", "controls in effect on it"),
     "stores.classification": FactSpec("classification", "highest classification stored"),
     "stores.tags": FactSpec("list", "tags of data stored"),
@@ -63,6 +66,8 @@ COMPONENT_FACTS: dict[str, FactSpec] = {
     "inbound.all_unauthenticated": FactSpec("bool", "it has inbound flows and none of them carries authentication"),
     "inbound.unencrypted": FactSpec("bool", "some flow into it is unencrypted"),
     "inbound.from_types": FactSpec("list", "types of components sending to it"),
+    "inbound.device.authentication": FactSpec(
+        "list", "authentication of the flows into it that come from devices (type device) only"),
     "inbound.from_trust": FactSpec("trust", "lowest trust of a zone sending to it"),
     "inbound.crossing": FactSpec("bool", "some flow into it comes from a zone of lower trust"),
     "inbound.data.tags": FactSpec("list", "tags of data carried into it"),
@@ -83,7 +88,7 @@ FLOW_FACTS: dict[str, FactSpec] = {
     "id": FactSpec("str", "flow id"),
     "name": FactSpec("str", "display name"),
     "protocol": FactSpec("str", "protocol"),
-    "encrypted": FactSpec("bool", "encrypted in transit (explicit, or from the protocol)"),
+    "encrypted": FactSpec("bool", "encrypted in transit (explicit, or from the protocol; always with mtls authentication)"),
     "authentication": FactSpec("str", "how the sender authenticates"),
     "bidirectional": FactSpec("bool", "responses carry data back"),
     "description": FactSpec("str", "free text, lower-cased"),
@@ -170,6 +175,18 @@ def _component_names(components: Iterable[Component]) -> list[str]:
     """Ids and display names of components, lower-cased: what a rule can match words in
     (a 'Stripe payments API' callee, a 'webhook target')."""
     return sorted({text.lower() for c in components for text in (c.id, c.label)})
+
+
+def encrypted_in_transit(f: Flow) -> bool:
+    """What the `encrypted` fact reads: the declared or protocol-derived value, and true for
+    any flow authenticated with mutual TLS (it runs over TLS, whatever the protocol's
+    default). Flow.is_encrypted (and the drift snapshot) keep the declared/derived value."""
+    return f.is_encrypted or f.authentication.value == "mtls"
+
+
+# Component types that are people or the software they hold: the first hop of a request that
+# starts outside the system (reach.first_hop).
+CLIENT_TYPES: frozenset[str] = frozenset({"actor", "browser", "mobile-app", "desktop-app", "device"})
 
 
 def _min_trust(levels: Iterable[str]) -> str | None:
@@ -461,7 +478,8 @@ class ArchitectureView:
         if cached is None:
             found = {self.canonical(k) for k in f.controls}
             found |= {self.canonical(b.control) for b in self._baseline_flows.get(f.id, [])}
-            own = {"protocol": f.protocol.value, "encrypted": f.is_encrypted, "authentication": f.authentication.value}
+            own = {"protocol": f.protocol.value, "encrypted": encrypted_in_transit(f),
+                   "authentication": f.authentication.value}
             for control_id, by_kind in self._implied.items():
                 pred = by_kind.get("flow")
                 if pred is not None and pred(own):
@@ -481,7 +499,8 @@ class ArchitectureView:
         in_data = [self.data[d] for f in inbound for d in f.data if d in self.data]
         out_data = [self.data[d] for f in outbound for d in f.data if d in self.data]
         at_stake = list({d.id: d for d in [*stored, *in_data, *out_data]}.values())
-        in_trusts = [self.trust(self.components[f.source].zone) for f in inbound]
+        sources = [self.components[f.source] for f in inbound]
+        in_trusts = [self.trust(s.zone) for s in sources]
         own = zone.trust.value
         from_trust = _min_trust(in_trusts)
         exposure = _min_trust([own, *in_trusts])
@@ -511,6 +530,7 @@ class ArchitectureView:
             "exposure": exposure,
             "reach.from_trust": TRUST_ORDER[reach_rank] if reach_rank is not None else None,
             "reach.via": _passed_types(passed) if passed else [],
+            "reach.first_hop": any(s.type.value in CLIENT_TYPES for s in sources) or "untrusted" in in_trusts,
             "stores.classification": _max_class(stored),
             "stores.tags": sorted({t for d in stored for t in d.tags}),
             "stores.count": len(stored),
@@ -523,8 +543,10 @@ class ArchitectureView:
             "inbound.authentication": sorted({f.authentication.value for f in inbound}),
             "inbound.unauthenticated": any(f.authentication.value == "none" for f in inbound),
             "inbound.all_unauthenticated": bool(inbound) and all(f.authentication.value == "none" for f in inbound),
-            "inbound.unencrypted": any(not f.is_encrypted for f in inbound),
-            "inbound.from_types": sorted({self.components[f.source].type.value for f in inbound}),
+            "inbound.unencrypted": any(not encrypted_in_transit(f) for f in inbound),
+            "inbound.from_types": sorted({s.type.value for s in sources}),
+            "inbound.device.authentication": sorted(
+                {f.authentication.value for f, s in zip(inbound, sources) if s.type.value == "device"}),
             "inbound.from_trust": from_trust,
             "inbound.crossing": any(TRUST_ORDER.index(t) < TRUST_ORDER.index(own) for t in in_trusts),
             "inbound.data.tags": sorted({t for d in in_data for t in d.tags}),
@@ -535,7 +557,7 @@ class ArchitectureView:
             "outbound.to_names": _component_names(self.components[f.target] for f in outbound),
             "outbound.authentication": sorted({f.authentication.value for f in outbound}),
             "outbound.to_trust": _min_trust(self.trust(self.components[f.target].zone) for f in outbound),
-            "outbound.unencrypted": any(not f.is_encrypted for f in outbound),
+            "outbound.unencrypted": any(not encrypted_in_transit(f) for f in outbound),
             "outbound.crossing": any(
                 TRUST_ORDER.index(self.trust(self.components[f.target].zone)) < TRUST_ORDER.index(own)
                 for f in outbound
@@ -586,7 +608,7 @@ class ArchitectureView:
             "id": f.id,
             "name": f.label,
             "protocol": f.protocol.value,
-            "encrypted": f.is_encrypted,
+            "encrypted": encrypted_in_transit(f),
             "authentication": f.authentication.value,
             "bidirectional": f.bidirectional,
             "description": f.description.lower(),

@@ -1,0 +1,176 @@
+"""One-hop facts added for the rule packs: the flow `encrypted` fact with mutual TLS,
+inbound.device.authentication and reach.first_hop; and that drift's partial re-runs still
+give a full draft's threats when an edit moves them."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from threatline.drift.affected import affected
+from threatline.drift.diff import diff
+from threatline.drift.rerun import narrowed, threats_for, view_for
+from threatline.drift.snapshot import Snapshot, flow_attrs, flow_json
+from threatline.engine.draft import draft
+from threatline.engine.facts import ArchitectureView
+from threatline.model.architecture import Architecture
+
+
+@pytest.fixture(scope="module")
+def knowledge():
+    from threatline.formats.knowledge_packs import load_knowledge
+
+    return load_knowledge()
+
+
+def _doc() -> dict[str, Any]:
+    return {
+        "version": 1, "system": {"name": "S"},
+        "data": [{"id": "telemetry", "classification": "confidential"}],
+        "zones": [{"id": "internet", "trust": "untrusted"}, {"id": "partners", "trust": "partner"},
+                  {"id": "field", "trust": "untrusted"}, {"id": "app", "trust": "internal"}],
+        "components": [
+            {"id": "sensor", "type": "device", "zone": "field"},
+            {"id": "ci", "type": "ci-cd", "zone": "app"},
+            {"id": "user", "type": "browser", "zone": "internet"},
+            {"id": "crm", "type": "external-service", "zone": "partners"},
+            {"id": "scraper", "type": "service", "zone": "internet"},
+            {"id": "ingest", "type": "api", "zone": "app"},
+            {"id": "portal", "type": "web-app", "zone": "app"},
+            {"id": "billing", "type": "service", "zone": "app"},
+            {"id": "hook", "type": "service", "zone": "app"},
+            {"id": "scrape-sink", "type": "service", "zone": "app"},
+            {"id": "db", "type": "database", "zone": "app"},
+        ],
+        "flows": [
+            {"id": "sensor-up", "from": "sensor", "to": "ingest", "protocol": "mqtt", "authentication": "mtls",
+             "data": ["telemetry"]},
+            {"id": "ci-up", "from": "ci", "to": "ingest", "protocol": "https", "authentication": "api-key"},
+            {"id": "login", "from": "user", "to": "portal", "protocol": "https", "authentication": "session"},
+            {"id": "portal-billing", "from": "portal", "to": "billing", "protocol": "grpc", "authentication": "mtls",
+             "data": ["telemetry"]},
+            {"id": "crm-hook", "from": "crm", "to": "hook", "protocol": "https", "authentication": "api-key"},
+            {"id": "scrape", "from": "scraper", "to": "scrape-sink", "protocol": "https", "authentication": "none"},
+            {"id": "ingest-db", "from": "ingest", "to": "db", "protocol": "sql", "authentication": "password",
+             "data": ["telemetry"]},
+        ],
+    }
+
+
+def _view(arch: Architecture, knowledge: Any) -> ArchitectureView:
+    return ArchitectureView(arch, knowledge.implied(), knowledge.aliases)
+
+
+# ---------------------------------------------------------------- encrypted with mutual TLS
+
+def test_mutual_tls_makes_the_encrypted_fact_true_but_not_the_model_or_snapshot(knowledge):
+    arch = Architecture.model_validate(_doc())
+    view = _view(arch, knowledge)
+    grpc = view.flows_by_id["portal-billing"]
+    mqtt = view.flows_by_id["sensor-up"]
+    # The facts rules and scoring read: encrypted, and TLS is in effect.
+    for f in (grpc, mqtt):
+        facts = view.flow(f).facts
+        assert facts["encrypted"] is True
+        assert "tls" in facts["controls"] and "mtls" in facts["controls"]
+    assert view.component("billing").facts["inbound.unencrypted"] is False
+    assert view.component("portal").facts["outbound.unencrypted"] is False
+    # What the model and the drift snapshot say is the declared or protocol-derived value.
+    assert grpc.is_encrypted is False and mqtt.is_encrypted is False
+    assert flow_attrs(grpc)["encrypted"] is False
+    assert '"encrypted":false' in flow_json(grpc)
+    # An explicit encrypted flag and plain protocols are unchanged.
+    plain = view.flow(view.flows_by_id["ingest-db"]).facts
+    assert plain["encrypted"] is False and "tls" not in plain["controls"]
+
+
+def test_no_plaintext_threat_on_a_mutual_tls_flow(knowledge):
+    model = draft(Architecture.model_validate(_doc()), knowledge)
+    on_grpc = {t.source for t in model.threats if t.target == "portal-billing"}
+    for rule in ("FLOW-INFO-CLEARTEXT-BOUNDARY", "FLOW-INFO-GRPC-PLAINTEXT", "FLOW-TAMPER-MITM"):
+        assert f"rule:{rule}" not in on_grpc
+
+
+# ---------------------------------------------------------------- inbound.device.authentication
+
+def test_device_authentication_reads_only_flows_from_devices(knowledge):
+    facts = _view(Architecture.model_validate(_doc()), knowledge).component("ingest").facts
+    assert facts["inbound.authentication"] == ["api-key", "mtls"]
+    assert facts["inbound.device.authentication"] == ["mtls"]
+    assert _view(Architecture.model_validate(_doc()), knowledge).component("portal").facts[
+        "inbound.device.authentication"] == []
+
+
+def test_a_ci_upload_with_an_api_key_is_not_a_device_secret(knowledge):
+    doc = _doc()
+    model = draft(Architecture.model_validate(doc), knowledge)
+    assert not [t for t in model.threats if t.target == "ingest" and t.source == "rule:IOT-SHARED-DEVICE-SECRET"]
+    # the devices themselves presenting a static key: the threat is drafted
+    for f in doc["flows"]:
+        if f["id"] == "sensor-up":
+            f["authentication"] = "api-key"
+    model = draft(Architecture.model_validate(doc), knowledge)
+    assert [t for t in model.threats if t.target == "ingest" and t.source == "rule:IOT-SHARED-DEVICE-SECRET"]
+
+
+# ---------------------------------------------------------------- reach.first_hop
+
+def test_first_hop(knowledge):
+    view = _view(Architecture.model_validate(_doc()), knowledge)
+    first = {c: view.component(c).facts["reach.first_hop"] for c in view.components}
+    assert first["ingest"] is True          # a device calls it
+    assert first["portal"] is True          # a browser calls it
+    assert first["scrape-sink"] is True     # a component in an untrusted zone calls it
+    assert first["hook"] is False           # a partner's system: not untrusted, not a client
+    assert first["billing"] is False        # only an internal web app calls it
+    assert first["db"] is False
+    assert first["user"] is False           # no callers
+    flow = view.flow(view.flows_by_id["portal-billing"]).facts
+    assert flow["source.reach.first_hop"] is True and flow["target.reach.first_hop"] is False
+
+
+# ---------------------------------------------------------------- drift stays exact
+
+EDITS = [
+    ("retype a caller to a device", lambda d: _set(d["components"], "ci", type="device")),
+    ("retype a device to a service", lambda d: _set(d["components"], "sensor", type="service")),
+    ("move a partner into the internet", lambda d: _set(d["components"], "crm", zone="internet")),
+    ("lower a zone's trust", lambda d: _set(d["zones"], "partners", trust="untrusted")),
+    ("drop mutual TLS", lambda d: _set(d["flows"], "portal-billing", authentication="jwt")),
+    ("device presents a key", lambda d: _set(d["flows"], "sensor-up", authentication="api-key")),
+    ("add a browser caller", lambda d: d["flows"].append(
+        {"id": "user-billing", "from": "user", "to": "billing", "protocol": "https", "authentication": "jwt"})),
+]
+
+
+def _set(items: list[dict[str, Any]], ident: str, **values: Any) -> None:
+    for item in items:
+        if item["id"] == ident:
+            item.update(values)
+
+
+@pytest.mark.parametrize("edit", [e for _, e in EDITS], ids=[name for name, _ in EDITS])
+def test_partial_rerun_after_an_edit_equals_a_full_draft(knowledge, edit):
+    doc = _doc()
+    edited = copy.deepcopy(doc)
+    edit(edited)
+    a, b = Architecture.model_validate(doc), Architecture.model_validate(edited)
+    changes = diff(Snapshot.from_architecture(a), Snapshot.from_architecture(b))
+    assert changes
+    scope = affected(changes, b)
+    view = view_for(b, knowledge, scope)
+    scope = narrowed(scope, changes, b, knowledge, view)
+
+    def key(threats):
+        return sorted((t.id, t.severity, t.title, tuple(t.current_mitigations), tuple(t.data)) for t in threats)
+
+    full_after = draft(b, knowledge).threats
+    full_before = draft(a, knowledge).threats
+    targets = scope.targets()
+    assert key(threats_for(b, knowledge, scope, view)) == key([t for t in full_after if t.target in targets])
+    # everything outside the scope is as it was
+    touched = targets | {c.id for c in changes}
+    assert key([t for t in full_before if t.target not in touched]) == key(
+        [t for t in full_after if t.target not in touched])
