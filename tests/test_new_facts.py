@@ -1,5 +1,5 @@
 """One-hop facts added for the rule packs: the flow `encrypted` fact with mutual TLS,
-inbound.device.authentication and reach.first_hop; and that drift's partial re-runs still
+inbound.device.authentication, reach.first_hop and the flow's local_use; and that drift's partial re-runs still
 give a full draft's threats when an edit moves them."""
 
 from __future__ import annotations
@@ -129,6 +129,24 @@ def test_first_hop(knowledge):
     assert first["user"] is False           # no callers
     flow = view.flow(view.flows_by_id["portal-billing"]).facts
     assert flow["source.reach.first_hop"] is True and flow["target.reach.first_hop"] is False
+
+
+# ---------------------------------------------------------------- local_use
+
+def test_local_use_is_a_person_at_their_client_or_a_device_in_front_of_them(knowledge):
+    doc = _doc()
+    doc["components"] += [{"id": "shopper", "type": "actor", "zone": "internet"},
+                          {"id": "kiosk", "type": "device", "zone": "internet"}]
+    doc["flows"] += [
+        {"id": "tap", "from": "shopper", "to": "kiosk", "protocol": "other", "authentication": "none"},
+        {"id": "kiosk-admin", "from": "shopper", "to": "kiosk", "protocol": "http", "authentication": "password"},
+        {"id": "browse", "from": "shopper", "to": "user", "protocol": "other", "authentication": "none"},
+    ]
+    view = _view(Architecture.model_validate(doc), knowledge)
+    local = {f: view.flow(view.flows_by_id[f]).facts["local_use"] for f in ("tap", "kiosk-admin", "browse", "login")}
+    assert local == {"tap": True, "kiosk-admin": False, "browse": True, "login": False}
+    model = draft(Architecture.model_validate(doc), knowledge)
+    assert not [t for t in model.threats if t.target in ("tap", "browse")]
 
 
 # ---------------------------------------------------------------- drift stays exact

@@ -98,6 +98,9 @@ FLOW_FACTS: dict[str, FactSpec] = {
     "data.count": FactSpec("int", "number of data assets carried"),
     "controls": FactSpec("list", "controls in effect on the flow (its own, its target's, baseline, implied)"),
     "crossing": FactSpec("bool", "source and target are in different zones"),
+    "local_use": FactSpec(
+        "bool", "a person using a client or device in front of them (an actor's flow into a browser, mobile-app or "
+        "desktop-app, or into a device over protocol other): not a network hop"),
     "crossing.inbound": FactSpec("bool", "goes from lower to higher trust"),
     "crossing.outbound": FactSpec("bool", "goes from higher to lower trust"),
     **{f"source.{k}": v for k, v in _ENDPOINT_FACTS.items()},
@@ -187,6 +190,10 @@ def encrypted_in_transit(f: Flow) -> bool:
 # Component types that are people or the software they hold: the first hop of a request that
 # starts outside the system (reach.first_hop).
 CLIENT_TYPES: frozenset[str] = frozenset({"actor", "browser", "mobile-app", "desktop-app", "device"})
+
+
+# What a person holds and uses directly (local_use): their browser, phone app or desktop app.
+_PERSONAL_CLIENTS: frozenset[str] = frozenset({"browser", "mobile-app", "desktop-app"})
 
 
 def _min_trust(levels: Iterable[str]) -> str | None:
@@ -617,6 +624,8 @@ class ArchitectureView:
             "data.names": _data_names(carried),
             "data.count": len(carried),
             "crossing": src.zone != dst.zone,
+            "local_use": src.type.value == "actor" and (
+                dst.type.value in _PERSONAL_CLIENTS or (dst.type.value == "device" and f.protocol.value == "other")),
             "crossing.inbound": s_trust < t_trust,
             "crossing.outbound": s_trust > t_trust,
         }
