@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from threatline.engine.facts import encrypted_in_transit
 from threatline.formats.interface import Exporter
 from threatline.formats.yamlio import gc_paused
 from threatline.model.architecture import Architecture, StrideCategory
@@ -124,7 +125,7 @@ def mermaid(arch: Architecture) -> str:
         emit(root, 1, seen)
     for f in sorted(arch.flows, key=lambda f: f.id):
         arrow = "<-->" if f.bidirectional else "-->"
-        label = f.protocol.value + ("" if f.is_encrypted else " (plaintext)")
+        label = f.protocol.value + ("" if encrypted_in_transit(f) else " (plaintext)")
         lines.append(f'  {_mermaid_id(f.source)} {arrow}|"{_mermaid_label(f.label)}: {label}"| {_mermaid_id(f.target)}')
     return "\n".join(lines)
 
