@@ -553,7 +553,7 @@ class ArchitectureView:
             "inbound.unencrypted": any(not encrypted_in_transit(f) for f in inbound),
             "inbound.from_types": sorted({s.type.value for s in sources}),
             "inbound.device.authentication": sorted(
-                {f.authentication.value for f, s in zip(inbound, sources) if s.type.value == "device"}),
+                {f.authentication.value for f, s in zip(inbound, sources, strict=True) if s.type.value == "device"}),
             "inbound.from_trust": from_trust,
             "inbound.crossing": any(TRUST_ORDER.index(t) < TRUST_ORDER.index(own) for t in in_trusts),
             "inbound.data.tags": sorted({t for d in in_data for t in d.tags}),
