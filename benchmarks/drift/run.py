@@ -143,9 +143,9 @@ def measure_phases(arch_path: Path, model_path: Path) -> dict[str, Any]:
         changes = step("snapshot + diff",
                        lambda: diff(stored_snapshot(info.snapshot), Snapshot.from_architecture(arch)))
         weights = Weights(arch)
-        reach = step("affected", lambda: affected(changes, arch, weights))
-        view = view_for(arch, knowledge, reach)
-        scope = step("narrowed", lambda: narrowed(reach, changes, arch, knowledge, view))
+        touched = step("affected", lambda: affected(changes, arch, weights))
+        view = view_for(arch, knowledge, touched)
+        scope = step("narrowed", lambda: narrowed(touched, changes, arch, knowledge, view))
         fresh = step("rules re-run", lambda: threats_for(arch, knowledge, scope, view))
         step("impact", lambda: impact(changes, info, fresh, scope, weights, superseders(knowledge.rules)))
         out["re-run scope"] = f"{len(scope.components)} components, {len(scope.flows)} flows, {len(scope.zones)} zones"

@@ -200,9 +200,9 @@ def _analyse(
                                          hint="re-draft the model to record a fresh snapshot")]) from None
     if changes:
         weights = Weights(arch)
-        reach = affected(changes, arch, weights)
-        view = view_for(arch, knowledge, reach)
-        scope = narrowed(reach, changes, arch, knowledge, view)
+        touched = affected(changes, arch, weights)
+        view = view_for(arch, knowledge, touched)
+        scope = narrowed(touched, changes, arch, knowledge, view)
         fresh = threats_for(arch, knowledge, scope, view)
         items = impact(changes, info, fresh, scope, weights, superseders(knowledge.rules))
         grouped = by_change(changes, items, weights)
