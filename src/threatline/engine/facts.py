@@ -66,6 +66,8 @@ COMPONENT_FACTS: dict[str, FactSpec] = {
     "inbound.all_unauthenticated": FactSpec("bool", "it has inbound flows and none of them carries authentication"),
     "inbound.unencrypted": FactSpec("bool", "some flow into it is unencrypted"),
     "inbound.from_types": FactSpec("list", "types of components sending to it"),
+    "inbound.from_names": FactSpec(
+        "list", "ids and names of the components sending to it, lower-cased (for contains_any)"),
     "inbound.device.authentication": FactSpec(
         "list", "authentication of the flows into it that come from devices (type device) only"),
     "inbound.from_trust": FactSpec("trust", "lowest trust of a zone sending to it"),
@@ -103,6 +105,10 @@ FLOW_FACTS: dict[str, FactSpec] = {
         "desktop-app, or into a device over protocol other): not a network hop"),
     "crossing.inbound": FactSpec("bool", "goes from lower to higher trust"),
     "crossing.outbound": FactSpec("bool", "goes from higher to lower trust"),
+    "source.name": FactSpec("str", "display name of the source component, lower-cased"),
+    "source.description": FactSpec("str", "free text of the source component, lower-cased"),
+    "target.name": FactSpec("str", "display name of the target component, lower-cased"),
+    "target.description": FactSpec("str", "free text of the target component, lower-cased"),
     **{f"source.{k}": v for k, v in _ENDPOINT_FACTS.items()},
     **{f"target.{k}": v for k, v in _ENDPOINT_FACTS.items()},
 }
@@ -552,6 +558,7 @@ class ArchitectureView:
             "inbound.all_unauthenticated": bool(inbound) and all(f.authentication.value == "none" for f in inbound),
             "inbound.unencrypted": any(not encrypted_in_transit(f) for f in inbound),
             "inbound.from_types": sorted({s.type.value for s in sources}),
+            "inbound.from_names": _component_names(sources),
             "inbound.device.authentication": sorted(
                 {f.authentication.value for f, s in zip(inbound, sources, strict=True) if s.type.value == "device"}),
             "inbound.from_trust": from_trust,
@@ -628,6 +635,10 @@ class ArchitectureView:
                 dst.type.value in _PERSONAL_CLIENTS or (dst.type.value == "device" and f.protocol.value == "other")),
             "crossing.inbound": s_trust < t_trust,
             "crossing.outbound": s_trust > t_trust,
+            "source.name": src.label.lower(),
+            "source.description": src.description.lower(),
+            "target.name": dst.label.lower(),
+            "target.description": dst.description.lower(),
         }
         for prefix, ef, keys in (("source", sf, _SOURCE_KEYS), ("target", tf, _TARGET_KEYS)):
             endpoint = ef.facts
