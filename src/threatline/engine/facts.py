@@ -51,7 +51,7 @@ _TARGET_KEYS = [(key, f"target.{key}") for key in _ENDPOINT_FACTS]
 
 COMPONENT_FACTS: dict[str, FactSpec] = {
     **_ENDPOINT_FACTS,
-    "name": FactSpec("str", "display name"),
+    "name": FactSpec("str", "display name (its id when unnamed), lower-cased"),
     "description": FactSpec("str", "free text, lower-cased"),
     "zone.parent": FactSpec("str", "parent zone id"),
     "stores.count": FactSpec("int", "number of data assets stored"),
@@ -88,7 +88,7 @@ COMPONENT_FACTS: dict[str, FactSpec] = {
 
 FLOW_FACTS: dict[str, FactSpec] = {
     "id": FactSpec("str", "flow id"),
-    "name": FactSpec("str", "display name"),
+    "name": FactSpec("str", "display name (its id when unnamed), lower-cased"),
     "protocol": FactSpec("str", "protocol"),
     "encrypted": FactSpec("bool", "encrypted in transit (explicit, or from the protocol; always with mtls authentication)"),
     "authentication": FactSpec("str", "how the sender authenticates"),
@@ -532,7 +532,7 @@ class ArchitectureView:
                 reach_rank = upstream
         facts: dict[str, Any] = {
             "id": c.id,
-            "name": c.label,
+            "name": c.label.lower(),
             "type": c.type.value,
             "tech": c.tech.lower(),
             "description": c.description.lower(),
@@ -620,7 +620,7 @@ class ArchitectureView:
         s_trust, t_trust = TRUST_ORDER.index(self.trust(src.zone)), TRUST_ORDER.index(self.trust(dst.zone))
         facts: dict[str, Any] = {
             "id": f.id,
-            "name": f.label,
+            "name": f.label.lower(),
             "protocol": f.protocol.value,
             "encrypted": encrypted_in_transit(f),
             "authentication": f.authentication.value,
