@@ -107,9 +107,10 @@ def _edited(doc: dict[str, Any], data: Any) -> dict[str, Any]:
         kinds.append(data.draw(st.sampled_from(EDITS)))
     for kind in kinds:
         if kind == "retype":
-            # Into or out of a pass-through type (test_drift's edits rarely pick one).
+            # Into or out of a pass-through or client type (test_drift's edits rarely pick one).
             c = data.draw(st.sampled_from(edited["components"]))
-            c["type"] = data.draw(st.sampled_from([t for t in [*PASS_THROUGH, "service", "database"] if t != c["type"]]))
+            c["type"] = data.draw(st.sampled_from(
+                [t for t in [*PASS_THROUGH, "service", "database", "device", "mobile-app"] if t != c["type"]]))
             continue
         # An edit that does not apply to this document after the others is skipped.
         with contextlib.suppress(StopIteration, ValueError, IndexError):

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from threatline.drift.diff import ADDED, REMOVED, RENAMED, Change
-from threatline.engine.facts import PASS_THROUGH_TYPES
+from threatline.engine.facts import CLIENT_TYPES, PASS_THROUGH_TYPES
 from threatline.model.architecture import CLASSIFICATION_ORDER, TRUST_ORDER, Architecture
 
 
@@ -224,11 +224,12 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
             whole = ch.kind != "changed"
             if ch.kind != REMOVED:
                 comp(ch.id, key, reaches_neighbours=whole or bool(names & {"zone", "type"}))
-                # What its callees are reached from: its zone's trust, and through it when it
-                # is (or was) a pass-through component; its own reach: internet_facing.
+                # What its callees are reached from: its zone's trust, its type when it is (or
+                # was) a client, and through it when it is (or was) a pass-through component;
+                # its own reach: internet_facing.
                 types = {before.get("type"), after.get("type")}
                 new_zone = ix.components[ch.id].zone if ch.id in ix.components else after.get("zone")
-                if (whole or ("type" in names and types & set(PASS_THROUGH_TYPES))
+                if (whole or ("type" in names and types & (CLIENT_TYPES.union(PASS_THROUGH_TYPES)))
                         or ("zone" in names and trust_was(before.get("zone")) != trust_was(new_zone))):
                     for callee in ix.callees(ch.id):
                         reached(callee, key)

@@ -37,6 +37,9 @@ _ENDPOINT_FACTS: dict[str, FactSpec] = {
         "trust", "lowest trust from which requests can reach it, through chains of pass-through "
         "components (api-gateway, load-balancer, reverse-proxy, cdn); untrusted when marked internet_facing"),
     "reach.via": FactSpec("list", "types of the pass-through components requests pass on their way to it"),
+    "reach.client_types": FactSpec(
+        "list", "types of the clients (actor, browser, mobile-app, desktop-app, device) whose requests reach it: "
+        "its direct callers and, through chains of pass-through components, theirs"),
     "reach.first_hop": FactSpec(
         "bool", "a client (actor, browser, mobile-app, desktop-app, device) or a component in an untrusted zone "
         "calls it directly: it is the first component a request from outside meets"),
@@ -212,10 +215,13 @@ def _min_trust(levels: Iterable[str]) -> str | None:
 # control (on these or on a zone), not a component type.
 PASS_THROUGH_TYPES: tuple[str, ...] = ("api-gateway", "load-balancer", "reverse-proxy", "cdn")
 _PASS_BIT = {t: 1 << i for i, t in enumerate(PASS_THROUGH_TYPES)}
+_CLIENT_BIT = {t: 1 << i for i, t in enumerate(sorted(CLIENT_TYPES))}
 
 # Component id -> (lowest TRUST_ORDER rank from which requests reach its pass-through
 # callers, or None; bit set of PASS_THROUGH_TYPES passed on the way). See reach_map().
-ReachMap = dict[str, tuple["int | None", int]]
+# component id -> (lowest trust rank reaching it, pass-through types passed, client types
+# behind them), as bit sets; see reach_map.
+ReachMap = dict[str, tuple["int | None", int, int]]
 
 
 def reach_map(arch: Architecture) -> ReachMap:
@@ -236,21 +242,27 @@ def reach_map(arch: Architecture) -> ReachMap:
     rank: dict[str, int | None] = {}
     zone_rank = {z.id: TRUST_ORDER.index(z.trust.value) for z in arch.zones}
     comp_rank: dict[str, int] = {}
+    client_bit: dict[str, int] = {}
     for c in arch.components:
         comp_rank[c.id] = zone_rank.get(c.zone, len(TRUST_ORDER))
         t = c.type.value
+        if t in _CLIENT_BIT:
+            client_bit[c.id] = _CLIENT_BIT[t]
         if t in _PASS_BIT:
             kinds[c.id] = t
             rank[c.id] = 0 if c.properties.get("internet_facing") else None
     if not kinds:
         return {}
     feeds: dict[str, list[str]] = {}
+    clients: dict[str, int] = {}  # client types calling each pass-through component directly
     for f in arch.flows:
         src, dst = f.source, f.target
         if dst in kinds:
             r, own = comp_rank.get(src, len(TRUST_ORDER)), rank[dst]
             if r < len(TRUST_ORDER) and (own is None or r < own):
                 rank[dst] = r
+            if src in client_bit:
+                clients[dst] = clients.get(dst, 0) | client_bit[src]
         if src in kinds:
             feeds.setdefault(src, []).append(dst)
     # Lowest trust reaching each pass-through component: settled level by level (4 levels),
@@ -271,35 +283,42 @@ def reach_map(arch: Architecture) -> ReachMap:
                         rank[t] = level
                         if t in feeds:
                             stack.append(t)
-    # Types passed on the way to each pass-through component: bit sets that only grow (at
-    # most len(PASS_THROUGH_TYPES) times each).
+    # Types passed on the way to each pass-through component, and the client types behind
+    # them: bit sets that only grow (at most len(PASS_THROUGH_TYPES) + len(CLIENT_TYPES)
+    # times each).
     upstream: dict[str, int] = {}
     work = list(feeds)
     while work:
         cid = work.pop()
         passed = _PASS_BIT[kinds[cid]] | upstream.get(cid, 0)
+        behind = clients.get(cid, 0)
         for t in feeds[cid]:
             if t in kinds:
-                old = upstream.get(t, 0)
-                if old | passed != old:
+                old, old_behind = upstream.get(t, 0), clients.get(t, 0)
+                if old | passed != old or old_behind | behind != old_behind:
                     upstream[t] = old | passed
+                    clients[t] = old_behind | behind
                     if t in feeds:
                         work.append(t)
     out: ReachMap = {}
     for cid, targets in feeds.items():
-        r, passed = rank[cid], _PASS_BIT[kinds[cid]] | upstream.get(cid, 0)
+        r, passed, behind = rank[cid], _PASS_BIT[kinds[cid]] | upstream.get(cid, 0), clients.get(cid, 0)
         for t in targets:
             found = out.get(t)
             if found is None:
-                out[t] = (r, passed)
+                out[t] = (r, passed, behind)
             else:
                 lowest = found[0] if r is None else r if found[0] is None else min(r, found[0])
-                out[t] = (lowest, found[1] | passed)
+                out[t] = (lowest, found[1] | passed, found[2] | behind)
     return out
 
 
 def _passed_types(bits: int) -> list[str]:
     return [t for t in sorted(PASS_THROUGH_TYPES) if bits & _PASS_BIT[t]]
+
+
+def _client_types(bits: int) -> list[str]:
+    return [t for t in sorted(CLIENT_TYPES) if bits & _CLIENT_BIT[t]]
 
 
 @dataclass
@@ -525,9 +544,13 @@ class ArchitectureView:
         if props.get("internet_facing"):
             reach_rank = 0
         passed = 0
+        behind = 0
+        for caller in sources:
+            behind |= _CLIENT_BIT.get(caller.type.value, 0)
         through = self.reach().get(cid)
         if through is not None:
-            upstream, passed = through
+            upstream, passed, via_clients = through
+            behind |= via_clients
             if upstream is not None and (reach_rank is None or upstream < reach_rank):
                 reach_rank = upstream
         facts: dict[str, Any] = {
@@ -543,6 +566,7 @@ class ArchitectureView:
             "exposure": exposure,
             "reach.from_trust": TRUST_ORDER[reach_rank] if reach_rank is not None else None,
             "reach.via": _passed_types(passed) if passed else [],
+            "reach.client_types": _client_types(behind) if behind else [],
             "reach.first_hop": any(s.type.value in CLIENT_TYPES for s in sources) or "untrusted" in in_trusts,
             "stores.classification": _max_class(stored),
             "stores.tags": sorted({t for d in stored for t in d.tags}),
