@@ -5,15 +5,11 @@ still give a full draft's threats when an edit moves them."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
 
-from threatline.drift.affected import affected
-from threatline.drift.diff import diff
-from threatline.drift.rerun import narrowed, threats_for, view_for
-from threatline.drift.snapshot import Snapshot
+from rerun_checks import assert_partial_rerun_equals_full_draft, set_by_id
 from threatline.engine.draft import draft
 from threatline.engine.facts import COMPONENT_FACTS, FLOW_FACTS, ArchitectureView
 from threatline.model.architecture import Architecture
@@ -119,7 +115,7 @@ def test_store_rules_read_who_calls_them(knowledge):
     assert "STATIC-ASSET-TAMPER" in _rules_on(doc, knowledge, "help")
     # the same data read only by a shop API: neither threat
     doc["flows"] = [f for f in doc["flows"] if f["id"] != "train-read"]
-    _set(doc["flows"], "edge-pull", **{"from": "shop-api"})
+    set_by_id(doc["flows"], "edge-pull", **{"from": "shop-api"})
     assert "ML-TRAINING-DATA-POISONING" not in _rules_on(doc, knowledge, "warehouse")
     assert "STATIC-ASSET-TAMPER" not in _rules_on(doc, knowledge, "help")
 
@@ -128,39 +124,14 @@ def test_store_rules_read_who_calls_them(knowledge):
 
 EDITS = [
     ("drop the trainer's flow", lambda d: d.__setitem__("flows", [f for f in d["flows"] if f["id"] != "train-read"])),
-    ("reroute the trainer's flow", lambda d: _set(d["flows"], "train-read", **{"from": "shop-api"})),
-    ("retarget an enrolment flow", lambda d: _set(d["flows"], "first-contact", to="fleet")),
+    ("reroute the trainer's flow", lambda d: set_by_id(d["flows"], "train-read", **{"from": "shop-api"})),
+    ("retarget an enrolment flow", lambda d: set_by_id(d["flows"], "first-contact", to="fleet")),
     ("a new caller of the bucket", lambda d: d["flows"].append(
         {"id": "trainer-help", "from": "trainer", "to": "help", "protocol": "https", "authentication": "oauth2"})),
-    ("retype the edge", lambda d: _set(d["components"], "edge-cache", type="cdn")),
+    ("retype the edge", lambda d: set_by_id(d["components"], "edge-cache", type="cdn")),
 ]
-
-
-def _set(items: list[dict[str, Any]], ident: str, **values: Any) -> None:
-    for item in items:
-        if item["id"] == ident:
-            item.update(values)
 
 
 @pytest.mark.parametrize("edit", [e for _, e in EDITS], ids=[name for name, _ in EDITS])
 def test_partial_rerun_after_an_edit_equals_a_full_draft(knowledge, edit):
-    doc = _doc()
-    edited = copy.deepcopy(doc)
-    edit(edited)
-    a, b = Architecture.model_validate(doc), Architecture.model_validate(edited)
-    changes = diff(Snapshot.from_architecture(a), Snapshot.from_architecture(b))
-    assert changes
-    scope = affected(changes, b)
-    view = view_for(b, knowledge, scope)
-    scope = narrowed(scope, changes, b, knowledge, view)
-
-    def key(threats):
-        return sorted((t.id, t.severity, t.title, tuple(t.current_mitigations), tuple(t.data)) for t in threats)
-
-    full_after = draft(b, knowledge).threats
-    full_before = draft(a, knowledge).threats
-    targets = scope.targets()
-    assert key(threats_for(b, knowledge, scope, view)) == key([t for t in full_after if t.target in targets])
-    touched = targets | {c.id for c in changes}
-    assert key([t for t in full_before if t.target not in touched]) == key(
-        [t for t in full_after if t.target not in touched])
+    assert_partial_rerun_equals_full_draft(knowledge, _doc(), edit)

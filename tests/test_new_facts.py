@@ -4,15 +4,12 @@ give a full draft's threats when an edit moves them."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
 
-from threatline.drift.affected import affected
-from threatline.drift.diff import diff
-from threatline.drift.rerun import narrowed, threats_for, view_for
-from threatline.drift.snapshot import Snapshot, flow_attrs, flow_json
+from rerun_checks import assert_partial_rerun_equals_full_draft, set_by_id
+from threatline.drift.snapshot import flow_attrs, flow_json
 from threatline.engine.draft import draft
 from threatline.engine.facts import ArchitectureView
 from threatline.model.architecture import Architecture
@@ -152,43 +149,17 @@ def test_local_use_is_a_person_at_their_client_or_a_device_in_front_of_them(know
 # ---------------------------------------------------------------- drift stays exact
 
 EDITS = [
-    ("retype a caller to a device", lambda d: _set(d["components"], "ci", type="device")),
-    ("retype a device to a service", lambda d: _set(d["components"], "sensor", type="service")),
-    ("move a partner into the internet", lambda d: _set(d["components"], "crm", zone="internet")),
-    ("lower a zone's trust", lambda d: _set(d["zones"], "partners", trust="untrusted")),
-    ("drop mutual TLS", lambda d: _set(d["flows"], "portal-billing", authentication="jwt")),
-    ("device presents a key", lambda d: _set(d["flows"], "sensor-up", authentication="api-key")),
+    ("retype a caller to a device", lambda d: set_by_id(d["components"], "ci", type="device")),
+    ("retype a device to a service", lambda d: set_by_id(d["components"], "sensor", type="service")),
+    ("move a partner into the internet", lambda d: set_by_id(d["components"], "crm", zone="internet")),
+    ("lower a zone's trust", lambda d: set_by_id(d["zones"], "partners", trust="untrusted")),
+    ("drop mutual TLS", lambda d: set_by_id(d["flows"], "portal-billing", authentication="jwt")),
+    ("device presents a key", lambda d: set_by_id(d["flows"], "sensor-up", authentication="api-key")),
     ("add a browser caller", lambda d: d["flows"].append(
         {"id": "user-billing", "from": "user", "to": "billing", "protocol": "https", "authentication": "jwt"})),
 ]
 
 
-def _set(items: list[dict[str, Any]], ident: str, **values: Any) -> None:
-    for item in items:
-        if item["id"] == ident:
-            item.update(values)
-
-
 @pytest.mark.parametrize("edit", [e for _, e in EDITS], ids=[name for name, _ in EDITS])
 def test_partial_rerun_after_an_edit_equals_a_full_draft(knowledge, edit):
-    doc = _doc()
-    edited = copy.deepcopy(doc)
-    edit(edited)
-    a, b = Architecture.model_validate(doc), Architecture.model_validate(edited)
-    changes = diff(Snapshot.from_architecture(a), Snapshot.from_architecture(b))
-    assert changes
-    scope = affected(changes, b)
-    view = view_for(b, knowledge, scope)
-    scope = narrowed(scope, changes, b, knowledge, view)
-
-    def key(threats):
-        return sorted((t.id, t.severity, t.title, tuple(t.current_mitigations), tuple(t.data)) for t in threats)
-
-    full_after = draft(b, knowledge).threats
-    full_before = draft(a, knowledge).threats
-    targets = scope.targets()
-    assert key(threats_for(b, knowledge, scope, view)) == key([t for t in full_after if t.target in targets])
-    # everything outside the scope is as it was
-    touched = targets | {c.id for c in changes}
-    assert key([t for t in full_before if t.target not in touched]) == key(
-        [t for t in full_after if t.target not in touched])
+    assert_partial_rerun_equals_full_draft(knowledge, _doc(), edit)
