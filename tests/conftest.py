@@ -29,10 +29,17 @@ def cli() -> Callable[..., Result]:
 
 
 @pytest.fixture(scope="session")
+def knowledge():
+    """The bundled rule packs and controls catalogue, loaded once (nothing mutates them)."""
+    from threatline.formats.knowledge_packs import load_knowledge
+
+    return load_knowledge()
+
+
+@pytest.fixture(scope="session")
 def example_text() -> str:
     """The bundled example architecture (examples/payments/architecture.yaml)."""
     return EXAMPLE_PATH.read_text(encoding="utf-8")
-
 
 
 @pytest.fixture

@@ -304,13 +304,6 @@ def test_every_random_edit_is_detected(doc, edit, data):
         assert changes[0].old_id == ident.removesuffix("-renamed")
 
 
-@pytest.fixture(scope="module")
-def knowledge():
-    from threatline.formats.knowledge_packs import load_knowledge
-
-    return load_knowledge()
-
-
 @PROPERTY
 @given(architectures(), st.sampled_from(EDITS), st.data())
 def test_threats_outside_the_affected_elements_never_change(knowledge, doc, edit, data):

@@ -19,7 +19,6 @@ import contextlib
 import copy
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -91,13 +90,6 @@ def larger_architectures(draw: Any) -> dict[str, Any]:
                 doc["flows"].append({"id": f"q{i}-{k}", "from": a, "to": b, "protocol": draw(st.sampled_from(PROTOCOLS)),
                                      "authentication": draw(st.sampled_from(AUTHS)), "bidirectional": False})
     return doc
-
-
-@pytest.fixture(scope="module")
-def knowledge():
-    from threatline.formats.knowledge_packs import load_knowledge
-
-    return load_knowledge()
 
 
 def _edited(doc: dict[str, Any], data: Any) -> dict[str, Any]:

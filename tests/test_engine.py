@@ -6,23 +6,16 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from threatline.cli import app
 from threatline.engine.draft import draft
 from threatline.formats.architecture_yaml import load_architecture_text
-from threatline.formats.knowledge_packs import load_knowledge
 from threatline.service import draft_file
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "payments" / "architecture.yaml"
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def knowledge():
-    return load_knowledge()
 
 
 def _draft(text: str, knowledge):

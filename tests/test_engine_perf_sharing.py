@@ -23,11 +23,6 @@ EXAMPLE = ROOT / "examples" / "payments" / "architecture.yaml"
 
 
 @pytest.fixture(scope="module")
-def knowledge():
-    return load_knowledge()
-
-
-@pytest.fixture(scope="module")
 def arch(knowledge):
     arch, _ = load_architecture_text(EXAMPLE.read_text(encoding="utf-8"), "example.yaml", knowledge.control_ids())
     return arch

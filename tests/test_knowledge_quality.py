@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from threatline.formats.knowledge_packs import bundled_dir, load_knowledge
+from threatline.formats.knowledge_packs import bundled_dir
 from threatline.model.architecture import ComponentType, StrideCategory
 from threatline.model.threatmodel import SEVERITY_ORDER
 from threatline.service import draft_file
@@ -19,11 +19,6 @@ ARCHITECTURES = sorted([
     *(bundled_dir() / "fixtures").glob("*.yaml"),
     *(ROOT / "benchmarks" / "quality" / "cases").glob("*/architecture.yaml"),
 ])
-
-
-@pytest.fixture(scope="module")
-def knowledge():
-    return load_knowledge()
 
 
 def test_rule_and_control_counts(knowledge):

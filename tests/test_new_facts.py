@@ -15,13 +15,6 @@ from threatline.engine.facts import ArchitectureView
 from threatline.model.architecture import Architecture
 
 
-@pytest.fixture(scope="module")
-def knowledge():
-    from threatline.formats.knowledge_packs import load_knowledge
-
-    return load_knowledge()
-
-
 def _doc() -> dict[str, Any]:
     return {
         "version": 1, "system": {"name": "S"},

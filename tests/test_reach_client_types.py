@@ -5,17 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from threatline.engine.facts import ArchitectureView
 from threatline.model.architecture import Architecture
-
-
-@pytest.fixture(scope="module")
-def knowledge():
-    from threatline.formats.knowledge_packs import load_knowledge
-
-    return load_knowledge()
 
 
 def _arch(components: list[tuple[str, str, str]], flows: list[tuple[str, str]]) -> Architecture:

@@ -6,19 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from threatline.engine.facts import ArchitectureView, reach_map
 from threatline.model.architecture import Architecture
 
 FIXTURE = Path(__file__).resolve().parents[1] / "src" / "threatline" / "knowledge" / "fixtures" / "web-edge-chain.yaml"
-
-
-@pytest.fixture(scope="module")
-def knowledge():
-    from threatline.formats.knowledge_packs import load_knowledge
-
-    return load_knowledge()
 
 
 def _arch(components: list[dict[str, Any]], flows: list[tuple[str, str, str]]) -> Architecture:
