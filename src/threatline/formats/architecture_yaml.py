@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from threatline.formats.yamlio import Locator, gc_paused, load_yaml, load_yaml_file
 from threatline.model.architecture import (
+    TYPE_SYNONYMS,
     Architecture,
     Authentication,
     Classification,
@@ -23,6 +24,8 @@ from threatline.model.architecture import (
     Trust,
     check_references,
     did_you_mean,
+    read_leniently,
+    vocabulary_word,
 )
 from threatline.model.diagnostics import Diagnostic, InputError, format_path
 
@@ -105,7 +108,8 @@ def _diagnostic_for_error(err: Any, name: str, locator: Locator) -> Diagnostic:
     if etype == "enum" and last in _ENUM_BY_KEY:
         valid = [m.value for m in _ENUM_BY_KEY[last]]
         what = "component type" if last == "type" else last
-        hint = did_you_mean(str(given), valid)
+        meant = TYPE_SYNONYMS.get(vocabulary_word(given)) if last == "type" and isinstance(given, str) else None
+        hint = f"did you mean '{meant}'?" if meant else did_you_mean(str(given), valid)
         hint = (hint + " " if hint else "") + "valid: " + ", ".join(valid)
         return Diagnostic(
             file=name, line=line, column=col, key=key, message=f"unknown {what} '{given}'", hint=hint
@@ -154,6 +158,11 @@ def parse_architecture(
         hint = did_you_mean(key, valid) or ("known keys: " + ", ".join(valid))
         warnings.append(Diagnostic(file=name, line=line, column=col, key=format_path(path),
                                    message=f"unknown key '{key}' is ignored", hint=hint, severity="warning"))
+
+    for note in read_leniently(data, known_controls):
+        line, col = locator.locate(note.path)
+        warnings.append(Diagnostic(file=name, line=line, column=col, key=format_path(note.path),
+                                   message=note.message, hint=note.hint, severity="warning"))
 
     try:
         arch = Architecture.model_validate(data)

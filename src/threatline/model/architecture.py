@@ -107,6 +107,99 @@ class Authentication(StrEnum):
     other = "other"
 
 
+# How people also write the format's listed values. The loader reads each one as the
+# listed value it means and says so in a warning, instead of refusing a document over a
+# word: protocol and authentication are open vocabularies (the format lists the common
+# ones), and a draft from a slightly different word beats no draft at all.
+# written (lower-case) -> (protocol, encrypted unless the flow says otherwise; None: the protocol's default)
+PROTOCOL_SYNONYMS: dict[str, tuple[str, bool | None]] = {
+    **dict.fromkeys(["http/1.1", "http1", "http2", "http/2", "h2", "h2c", "rest-http"], ("http", None)),
+    **dict.fromkeys(["rest", "rest-api", "restful", "json-rpc", "openapi", "webhook", "webhooks",
+                     "https/rest", "https-rest", "http3", "http/3", "h3", "quic", "s3", "aws-sdk", "aws-api",
+                     "cloud-api"], ("https", None)),
+    **dict.fromkeys(["ssl", "tls1.2", "tls1.3", "tls-1.2", "tls-1.3", "tcp/tls", "tcp+tls", "ldaps", "dtls",
+                     "ipsec", "vpn", "wireguard", "ftps", "imaps", "pop3s"], ("tls", True)),
+    **dict.fromkeys(["mutual-tls", "m-tls"], ("mtls", None)),
+    **dict.fromkeys(["grpcs", "grpc+tls", "grpc-tls"], ("grpc", True)),
+    **dict.fromkeys(["amqps", "amqp+tls", "rabbitmq"], ("amqp", None)),
+    **dict.fromkeys(["kafka+tls", "kafka-tls"], ("kafka", True)),
+    **dict.fromkeys(["mqtts", "mqtt+tls", "mqtt-tls", "secure-mqtt"], ("mqtt", True)),
+    **dict.fromkeys(["wss", "websockets", "secure-websocket"], ("websocket", True)),
+    **dict.fromkeys(["ws", "web-socket", "web-sockets"], ("websocket", None)),
+    **dict.fromkeys(["jdbc", "odbc", "postgres", "postgresql", "pg", "mysql", "mariadb", "mssql", "tds",
+                     "oracle", "sqlserver", "sql-server", "tsql", "t-sql"], ("sql", None)),
+    **dict.fromkeys(["scp", "rsync", "git+ssh", "git-ssh"], ("ssh", None)),
+    **dict.fromkeys(["smtps", "esmtp", "starttls"], ("smtp", True)),
+    **dict.fromkeys(["smb", "cifs", "nfs", "nfs4", "file-transfer", "filesystem", "file-system", "local-file",
+                     "shared-file"], ("file", None)),
+    **dict.fromkeys(["gql"], ("graphql", None)),
+}
+
+AUTHENTICATION_SYNONYMS: dict[str, str] = {
+    **dict.fromkeys(["oidc", "openid", "openid-connect", "oauth", "oauth-2", "oauth2.0", "oauth-2.0",
+                     "bearer", "bearer-token", "access-token", "token", "sso", "workload-identity",
+                     "managed-identity", "service-account", "client-credentials"], "oauth2"),
+    **dict.fromkeys(["basic", "basic-auth", "http-basic", "username-password", "user-password", "credentials",
+                     "login", "form", "form-login", "ldap", "ntlm", "digest", "pin"], "password"),
+    **dict.fromkeys(["cookie", "session-cookie", "sessions", "cookies"], "session"),
+    **dict.fromkeys(["apikey", "api-keys", "api-token", "key", "shared-key", "static-token",
+                     "personal-access-token", "pat"], "api-key"),
+    **dict.fromkeys(["certificate", "certificates", "client-certificate", "client-cert", "x509", "x.509",
+                     "mutual-tls", "tls-client-auth", "device-certificate"], "mtls"),
+    **dict.fromkeys(["hmac", "signature", "signed", "sigv4", "aws-sigv4", "iam", "aws-iam",
+                     "webhook-signature", "signed-requests"], "signed-request"),
+    **dict.fromkeys(["jwt-bearer", "jws", "id-token"], "jwt"),
+    **dict.fromkeys(["saml2", "saml-2.0", "saml2.0"], "saml"),
+    **dict.fromkeys(["anonymous", "public", "unauthenticated", "no", "false", "open"], "none"),
+}
+
+# Component types people write for the listed ones: an unknown type stays an error (the
+# format says MUST), but the hint names the type meant.
+TYPE_SYNONYMS: dict[str, str] = {
+    **dict.fromkeys(["user", "person", "human", "customer", "operator", "admin", "attacker"], "actor"),
+    **dict.fromkeys(["web-browser", "spa", "frontend", "single-page-app"], "browser"),
+    **dict.fromkeys(["mobile", "ios-app", "android-app", "app"], "mobile-app"),
+    **dict.fromkeys(["desktop", "client", "thick-client"], "desktop-app"),
+    **dict.fromkeys(["iot", "iot-device", "sensor", "plc", "embedded", "hardware"], "device"),
+    **dict.fromkeys(["webapp", "website", "web-server", "webserver", "portal"], "web-app"),
+    **dict.fromkeys(["microservice", "backend", "server", "process", "application", "app-server"], "service"),
+    **dict.fromkeys(["lambda", "serverless", "cloud-function", "faas"], "function"),
+    **dict.fromkeys(["job", "batch", "consumer", "cron", "scheduler"], "worker"),
+    **dict.fromkeys(["gateway", "apigateway", "api-gw"], "api-gateway"),
+    **dict.fromkeys(["lb", "loadbalancer", "alb", "elb", "nlb"], "load-balancer"),
+    **dict.fromkeys(["proxy", "ingress", "nginx", "waf"], "reverse-proxy"),
+    **dict.fromkeys(["idp", "iam", "auth-server", "sso", "oauth-server", "identity"], "identity-provider"),
+    **dict.fromkeys(["vault", "secrets", "secret-store"], "secrets-manager"),
+    **dict.fromkeys(["kms", "hsm"], "key-management"),
+    **dict.fromkeys(["db", "datastore", "data-store", "rdbms", "sql", "nosql", "data-warehouse", "warehouse"],
+                    "database"),
+    **dict.fromkeys(["s3", "bucket", "blob", "blob-storage", "storage"], "object-store"),
+    **dict.fromkeys(["file-share", "nfs", "smb", "filesystem", "file-server"], "file-store"),
+    **dict.fromkeys(["redis", "memcached"], "cache"),
+    **dict.fromkeys(["broker", "message-broker", "topic", "stream", "kafka", "message-queue", "bus", "event-bus"],
+                    "queue"),
+    **dict.fromkeys(["search", "elasticsearch", "opensearch"], "search-index"),
+    **dict.fromkeys(["vector-db", "vectordb", "embeddings-store"], "vector-store"),
+    **dict.fromkeys(["model", "ai-model", "llm-api", "language-model"], "llm"),
+    **dict.fromkeys(["ci", "pipeline", "build-server", "cicd"], "ci-cd"),
+    **dict.fromkeys(["registry", "image-registry", "artifact-registry"], "container-registry"),
+    **dict.fromkeys(["kubernetes", "k8s", "cluster", "scheduler-cluster"], "orchestrator"),
+    **dict.fromkeys(["siem", "log", "logs", "monitoring"], "logging"),
+    **dict.fromkeys(["external", "third-party", "saas", "partner", "external-api"], "external-service"),
+}
+
+_STRIDE_SYNONYMS = {
+    "dos": "denial_of_service", "ddos": "denial_of_service", "info_disclosure": "information_disclosure",
+    "disclosure": "information_disclosure", "eop": "elevation_of_privilege", "elevation": "elevation_of_privilege",
+    "privilege_escalation": "elevation_of_privilege", "spoof": "spoofing", "tamper": "tampering",
+}
+
+
+def vocabulary_word(value: str) -> str:
+    """A listed value as people vary it: case, surrounding space, '_' or ' ' for '-'."""
+    return "-".join(value.strip().lower().replace("_", " ").split())
+
+
 class StrideCategory(StrEnum):
     spoofing = "spoofing"
     tampering = "tampering"
@@ -379,3 +472,157 @@ def check_references(arch: Architecture, known_controls: set[str]) -> list[Probl
             chain.append(cur)
             cur = parents[cur]
     return problems
+
+
+# ---------------------------------------------------------------------------
+# Reading the vocabulary leniently
+
+
+_LISTED: dict[str, frozenset[str]] = {
+    "classification": frozenset(Classification.__members__.values()),
+    "trust": frozenset(Trust.__members__.values()),
+    "type": frozenset(ComponentType.__members__.values()),
+    "protocol": frozenset(Protocol.__members__.values()),
+    "authentication": frozenset(Authentication.__members__.values()),
+}
+
+
+def _listed(kind: str, value: Any) -> str | None:
+    """The listed value `value` spells with other case or separators, else None."""
+    if not isinstance(value, str):
+        return None
+    word = vocabulary_word(value)
+    return word if word in _LISTED[kind] else None
+
+
+def _stride(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    word = vocabulary_word(value).replace("-", "_")
+    word = _STRIDE_SYNONYMS.get(word, word)
+    return word if word in StrideCategory.__members__ else None
+
+
+def _control_word(value: Any, pool: set[str]) -> str | None:
+    if not isinstance(value, str) or value in pool:
+        return None
+    word = vocabulary_word(value)
+    return word if word in pool else None
+
+
+def read_leniently(data: dict[str, Any], known_controls: set[str]) -> list[Problem]:
+    """Rewrite, in the raw document, the values people write differently from the format's
+    lists, and return a warning for each rewrite that changes meaning-bearing words.
+
+    Case and separators are silent (`Restricted`, `API_Gateway`, `TLS`): they are the listed
+    value. A protocol or authentication synonym is read as the listed value it means
+    (`mqtts` -> mqtt over TLS, `oidc` -> oauth2), an unknown one as `other`, each with a
+    warning naming what was read. Component types, classifications and trust levels are
+    MUST values: beyond case and separators they are left for validation to refuse.
+    Tags are compared lower-case. Runs before validation, on the parsed document only.
+    """
+    notes: list[Problem] = []
+
+    def items(section: str) -> list[tuple[int, dict[str, Any]]]:
+        value = data.get(section)
+        if not isinstance(value, list):
+            return []
+        return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+    def respell(item: dict[str, Any], key: str, kind: str) -> None:
+        value = item.get(key)
+        if isinstance(value, str) and value not in _LISTED[kind]:
+            word = _listed(kind, value)
+            if word is not None:
+                item[key] = word
+
+    def lower_tags(item: dict[str, Any], key: str) -> None:
+        tags = item.get(key)
+        if isinstance(tags, list):
+            item[key] = [t.strip().lower() if isinstance(t, str) else t for t in tags]
+
+    for _, asset in items("data"):
+        respell(asset, "classification", "classification")
+        lower_tags(asset, "tags")
+    for _, zone in items("zones"):
+        respell(zone, "trust", "trust")
+    for _, comp in items("components"):
+        respell(comp, "type", "type")
+    for i, flow in items("flows"):
+        _read_protocol(flow, i, notes)
+        _read_authentication(flow, i, notes)
+    for _, base in items("baseline"):
+        selector = base.get("applies_to")
+        if isinstance(selector, dict):
+            respell(selector, "type", "type")
+            if isinstance(selector.get("tag"), str):
+                selector["tag"] = selector["tag"].strip().lower()
+    for _, custom in items("controls"):
+        mitigates = custom.get("mitigates")
+        if isinstance(mitigates, list):
+            custom["mitigates"] = [_stride(m) or m for m in mitigates]
+
+    pool = set(known_controls) | {c["id"] for _, c in items("controls") if isinstance(c.get("id"), str)}
+    for section in ("components", "flows"):
+        for _, element in items(section):
+            controls = element.get("controls")
+            if isinstance(controls, list) and not pool.issuperset(c for c in controls if isinstance(c, str)):
+                element["controls"] = [_control_word(c, pool) or c for c in controls]
+    for _, base in items("baseline"):
+        word = _control_word(base.get("control"), pool)
+        if word is not None:
+            base["control"] = word
+    return notes
+
+
+def _read_protocol(flow: dict[str, Any], index: int, notes: list[Problem]) -> None:
+    written = flow.get("protocol")
+    if not isinstance(written, str) or written in _LISTED["protocol"]:
+        return
+    word = _listed("protocol", written)
+    if word is not None:
+        flow["protocol"] = word
+        return
+    listed = ", ".join(p.value for p in Protocol)
+    synonym = PROTOCOL_SYNONYMS.get(vocabulary_word(written))
+    if synonym is None:
+        flow["protocol"] = Protocol.other.value
+        notes.append(Problem(
+            path=("flows", index, "protocol"), severity="warning",
+            message=f"protocol '{written}' is not in the format's list: read as 'other'",
+            hint=f"write one of {listed}; say 'encrypted: true' if the channel is encrypted",
+        ))
+        return
+    protocol, encrypted = synonym
+    flow["protocol"] = protocol
+    read_as = f"'{protocol}'"
+    if encrypted is not None and "encrypted" not in flow:
+        flow["encrypted"] = encrypted
+        read_as += " with 'encrypted: true'" if encrypted else " with 'encrypted: false'"
+    notes.append(Problem(
+        path=("flows", index, "protocol"), severity="warning",
+        message=f"protocol '{written}' read as {read_as}",
+        hint=f"write one of {listed}",
+    ))
+
+
+def _read_authentication(flow: dict[str, Any], index: int, notes: list[Problem]) -> None:
+    written = flow.get("authentication")
+    if written is False:  # 'authentication: false' says none
+        flow["authentication"] = Authentication.none.value
+        return
+    if not isinstance(written, str) or written in _LISTED["authentication"]:
+        return
+    word = _listed("authentication", written)
+    if word is not None:
+        flow["authentication"] = word
+        return
+    listed = ", ".join(a.value for a in Authentication)
+    meant = AUTHENTICATION_SYNONYMS.get(vocabulary_word(written))
+    flow["authentication"] = meant or Authentication.other.value
+    if meant is None:
+        message = f"authentication '{written}' is not in the format's list: read as 'other'"
+    else:
+        message = f"authentication '{written}' read as '{meant}'"
+    notes.append(Problem(path=("flows", index, "authentication"), severity="warning",
+                         message=message, hint=f"write one of {listed}"))
