@@ -128,10 +128,12 @@ def test_must_values_beyond_case_are_still_refused_with_the_meant_type(known):
     d = exc.value.diagnostics[0]
     assert d.message == "unknown component type 'microservice'"
     assert d.hint.startswith("did you mean 'service'?")
-    with pytest.raises(InputError):
+    with pytest.raises(InputError) as exc:
         load(known, classification="secret")
-    with pytest.raises(InputError):
-        load(known, trust="dmz")
+    assert exc.value.diagnostics[0].hint.startswith("did you mean 'restricted'?")
+    with pytest.raises(InputError) as exc:
+        load(known, trust="Trusted")  # not 'untrusted', which spelling alone would suggest
+    assert exc.value.diagnostics[0].hint.startswith("did you mean 'internal'?")
 
 
 def test_unknown_control_is_still_an_error(known):

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ValidationError
 
 from threatline.formats.yamlio import Locator, gc_paused, load_yaml, load_yaml_file
 from threatline.model.architecture import (
+    CLASSIFICATION_SYNONYMS,
+    TRUST_SYNONYMS,
     TYPE_SYNONYMS,
     Architecture,
     Authentication,
@@ -36,6 +38,12 @@ _ENUM_BY_KEY: dict[str, type[Enum]] = {
     "classification": Classification,
     "trust": Trust,
     "mitigates": StrideCategory,
+}
+
+
+# Words people write for MUST values: the hint names the value meant.
+_HINT_SYNONYMS: dict[str, dict[str, str]] = {
+    "type": TYPE_SYNONYMS, "trust": TRUST_SYNONYMS, "classification": CLASSIFICATION_SYNONYMS,
 }
 
 
@@ -108,7 +116,8 @@ def _diagnostic_for_error(err: Any, name: str, locator: Locator) -> Diagnostic:
     if etype == "enum" and last in _ENUM_BY_KEY:
         valid = [m.value for m in _ENUM_BY_KEY[last]]
         what = "component type" if last == "type" else last
-        meant = TYPE_SYNONYMS.get(vocabulary_word(given)) if last == "type" and isinstance(given, str) else None
+        synonyms = _HINT_SYNONYMS.get(last, {})
+        meant = synonyms.get(vocabulary_word(given)) if isinstance(given, str) else None
         hint = f"did you mean '{meant}'?" if meant else did_you_mean(str(given), valid)
         hint = (hint + " " if hint else "") + "valid: " + ", ".join(valid)
         return Diagnostic(

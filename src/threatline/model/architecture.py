@@ -188,6 +188,21 @@ TYPE_SYNONYMS: dict[str, str] = {
     **dict.fromkeys(["external", "third-party", "saas", "partner", "external-api"], "external-service"),
 }
 
+# Trust levels and classifications people write: hints only (both are MUST values).
+TRUST_SYNONYMS: dict[str, str] = {
+    **dict.fromkeys(["public", "internet", "external", "low", "none", "untrusted-zone", "hostile"], "untrusted"),
+    **dict.fromkeys(["dmz", "semi-trusted", "semitrusted", "third-party", "vendor", "medium", "edge"], "partner"),
+    **dict.fromkeys(["trusted", "private", "corporate", "corp", "intranet", "high"], "internal"),
+    **dict.fromkeys(["highly-trusted", "critical", "secure", "privileged", "very-high", "pci", "cde"], "restricted"),
+}
+CLASSIFICATION_SYNONYMS: dict[str, str] = {
+    **dict.fromkeys(["open", "unclassified", "none", "low"], "public"),
+    **dict.fromkeys(["internal-only", "internal-use", "private", "medium"], "internal"),
+    **dict.fromkeys(["sensitive", "personal", "pii", "high", "business-confidential"], "confidential"),
+    **dict.fromkeys(["secret", "top-secret", "highly-confidential", "strictly-confidential", "critical",
+                     "very-high", "pci", "phi", "highly-sensitive"], "restricted"),
+}
+
 _STRIDE_SYNONYMS = {
     "dos": "denial_of_service", "ddos": "denial_of_service", "info_disclosure": "information_disclosure",
     "disclosure": "information_disclosure", "eop": "elevation_of_privilege", "elevation": "elevation_of_privilege",
