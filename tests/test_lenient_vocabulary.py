@@ -178,3 +178,18 @@ def test_common_control_names_resolve_to_catalogue_controls(known, knowledge):
         assert current(alias_arch) == current(listed_arch), written
         if written == "network-segmentation":  # the one above that addresses threats on a web app
             assert any(control in m for _, m in current(alias_arch))
+
+
+def test_yes_no_properties_are_booleans_and_property_authentication_takes_synonyms(known, knowledge):
+    text = DOC.format(**PLAIN).replace(
+        "{id: web, type: web-app, zone: app, controls: [tls]}",
+        '{id: web, type: web-app, zone: app, controls: [tls], properties: {internet_facing: "no", mfa: "Yes", '
+        'authentication: OIDC, tier: gold}}')
+    arch, _ = load_architecture_text(text, "arch.yaml", known)
+    props = arch.components[1].properties
+    assert props == {"internet_facing": False, "mfa": True, "authentication": "oauth2", "tier": "gold"}
+    from threatline.engine.facts import ArchitectureView
+
+    facts = ArchitectureView(arch, knowledge.implied(), knowledge.aliases).component("web").facts
+    assert facts["internet_facing"] is False
+    assert "authn-mfa" in facts["controls"]

@@ -563,6 +563,9 @@ def read_leniently(data: dict[str, Any], known_controls: set[str]) -> list[Probl
         respell(zone, "trust", "trust")
     for _, comp in items("components"):
         respell(comp, "type", "type")
+        properties = comp.get("properties")
+        if isinstance(properties, dict):
+            _read_properties(properties)
     for i, flow in items("flows"):
         _read_protocol(flow, i, notes)
         _read_authentication(flow, i, notes)
@@ -588,6 +591,27 @@ def read_leniently(data: dict[str, Any], known_controls: set[str]) -> list[Probl
         if word is not None:
             base["control"] = word
     return notes
+
+
+_YES = frozenset({"true", "yes", "on", "y"})
+_NO = frozenset({"false", "no", "off", "n"})
+
+
+def _read_properties(properties: dict[str, Any]) -> None:
+    """'yes'/'no' (YAML 1.1 habits, or quoted) are booleans: rules test `internet_facing: true`,
+    and the string 'no' would otherwise count as set. The `authentication` property takes
+    the flows' words."""
+    for key, value in properties.items():
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in _YES:
+                properties[key] = True
+            elif word in _NO:
+                properties[key] = False
+    auth = properties.get("authentication")
+    if isinstance(auth, str) and auth not in _LISTED["authentication"]:
+        word = vocabulary_word(auth)
+        properties["authentication"] = word if word in _LISTED["authentication"] else AUTHENTICATION_SYNONYMS.get(word, auth)
 
 
 def _read_protocol(flow: dict[str, Any], index: int, notes: list[Problem]) -> None:
