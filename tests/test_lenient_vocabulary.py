@@ -193,3 +193,9 @@ def test_yes_no_properties_are_booleans_and_property_authentication_takes_synony
     facts = ArchitectureView(arch, knowledge.implied(), knowledge.aliases).component("web").facts
     assert facts["internet_facing"] is False
     assert "authn-mfa" in facts["controls"]
+
+
+def test_system_given_as_a_name(known):
+    arch, warnings = load_architecture_text(DOC.format(**PLAIN).replace("system: {name: Shop}", "system: Shop"),
+                                            "arch.yaml", known)
+    assert arch.system.name == "Shop" and warnings == []

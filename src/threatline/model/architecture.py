@@ -537,6 +537,8 @@ def read_leniently(data: dict[str, Any], known_controls: set[str]) -> list[Probl
     Tags are compared lower-case. Runs before validation, on the parsed document only.
     """
     notes: list[Problem] = []
+    if isinstance(data.get("system"), str) and data["system"].strip():
+        data["system"] = {"name": data["system"].strip()}  # 'system: Payments' names it
 
     def items(section: str) -> list[tuple[int, dict[str, Any]]]:
         value = data.get(section)
