@@ -553,45 +553,57 @@ def read_leniently(data: dict[str, Any], known_controls: set[str]) -> list[Probl
             if word is not None:
                 item[key] = word
 
-    def lower_tags(item: dict[str, Any], key: str) -> None:
-        tags = item.get(key)
-        if isinstance(tags, list):
-            item[key] = [t.strip().lower() if isinstance(t, str) else t for t in tags]
+    pool = set(known_controls) | {c["id"] for _, c in items("controls") if isinstance(c.get("id"), str)}
+
+    def read_controls(element: dict[str, Any]) -> None:
+        controls = element.get("controls")
+        if not controls or not isinstance(controls, list):
+            return
+        try:
+            if pool.issuperset(controls):  # the common case: every name as the catalogue writes it
+                return
+        except TypeError:  # an unhashable entry: validation reports it
+            return
+        element["controls"] = [_control_word(c, pool) or c for c in controls]
 
     for _, asset in items("data"):
         respell(asset, "classification", "classification")
-        lower_tags(asset, "tags")
+        tags = asset.get("tags")
+        if isinstance(tags, list):
+            asset["tags"] = [t.strip().lower() if isinstance(t, str) else t for t in tags]
     for _, zone in items("zones"):
         respell(zone, "trust", "trust")
+    types = _LISTED["type"]
     for _, comp in items("components"):
-        respell(comp, "type", "type")
+        kind = comp.get("type")
+        if kind.__class__ is not str or kind not in types:  # not str first: a list is unhashable
+            respell(comp, "type", "type")
         properties = comp.get("properties")
-        if isinstance(properties, dict):
+        if properties and isinstance(properties, dict):
             _read_properties(properties)
+        read_controls(comp)
+    protocols, authentications = _LISTED["protocol"], _LISTED["authentication"]
     for i, flow in items("flows"):
-        _read_protocol(flow, i, notes)
-        _read_authentication(flow, i, notes)
+        # the common case, listed words as written, decided here without a call
+        protocol, authentication = flow.get("protocol", "other"), flow.get("authentication", "none")
+        if protocol.__class__ is not str or protocol not in protocols:
+            _read_protocol(flow, i, notes)
+        if authentication.__class__ is not str or authentication not in authentications:
+            _read_authentication(flow, i, notes)
+        read_controls(flow)
     for _, base in items("baseline"):
         selector = base.get("applies_to")
         if isinstance(selector, dict):
             respell(selector, "type", "type")
             if isinstance(selector.get("tag"), str):
                 selector["tag"] = selector["tag"].strip().lower()
+        word = _control_word(base.get("control"), pool)
+        if word is not None:
+            base["control"] = word
     for _, custom in items("controls"):
         mitigates = custom.get("mitigates")
         if isinstance(mitigates, list):
             custom["mitigates"] = [_stride(m) or m for m in mitigates]
-
-    pool = set(known_controls) | {c["id"] for _, c in items("controls") if isinstance(c.get("id"), str)}
-    for section in ("components", "flows"):
-        for _, element in items(section):
-            controls = element.get("controls")
-            if isinstance(controls, list) and not pool.issuperset(c for c in controls if isinstance(c, str)):
-                element["controls"] = [_control_word(c, pool) or c for c in controls]
-    for _, base in items("baseline"):
-        word = _control_word(base.get("control"), pool)
-        if word is not None:
-            base["control"] = word
     return notes
 
 
@@ -604,7 +616,7 @@ def _read_properties(properties: dict[str, Any]) -> None:
     and the string 'no' would otherwise count as set. The `authentication` property takes
     the flows' words."""
     for key, value in properties.items():
-        if isinstance(value, str):
+        if isinstance(value, str) and len(value) <= 7:  # the longest of the words, with space around
             word = value.strip().lower()
             if word in _YES:
                 properties[key] = True
