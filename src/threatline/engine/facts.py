@@ -43,6 +43,9 @@ _ENDPOINT_FACTS: dict[str, FactSpec] = {
     "reach.first_hop": FactSpec(
         "bool", "a client (actor, browser, mobile-app, desktop-app, device) or a component in an untrusted zone "
         "calls it directly: it is the first component a request from outside meets"),
+    "reach.idp_sign_in": FactSpec(
+        "bool", "a client sends it (directly or through pass-through components) data that the client also "
+        "exchanges with an identity-provider (the token or assertion it got there): its users sign in there"),
     "controls": FactSpec("list", "controls in effect on it"),
     "stores.classification": FactSpec("classification", "highest classification stored"),
     "stores.tags": FactSpec("list", "tags of data stored"),
@@ -216,11 +219,15 @@ def _min_trust(levels: Iterable[str]) -> str | None:
 PASS_THROUGH_TYPES: tuple[str, ...] = ("api-gateway", "load-balancer", "reverse-proxy", "cdn")
 _PASS_BIT = {t: 1 << i for i, t in enumerate(PASS_THROUGH_TYPES)}
 _CLIENT_BIT = {t: 1 << i for i, t in enumerate(sorted(CLIENT_TYPES))}
+# Carried with the client-type bits: a client presents here what it got from an identity
+# provider, so its users sign in there (reach.idp_sign_in). Not a client type;
+# _client_types() ignores it.
+_IDP_SIGN_IN_BIT = 1 << len(CLIENT_TYPES)
 
-# Component id -> (lowest TRUST_ORDER rank from which requests reach its pass-through
-# callers, or None; bit set of PASS_THROUGH_TYPES passed on the way). See reach_map().
-# component id -> (lowest trust rank reaching it, pass-through types passed, client types
-# behind them), as bit sets; see reach_map.
+# Component id -> (lowest TRUST_ORDER rank from which requests reach it through its
+# pass-through callers, or None; bit set of PASS_THROUGH_TYPES passed on the way; bit set of
+# the client types behind them, with _IDP_SIGN_IN_BIT when a client presents on the way what
+# it got from an identity provider). See reach_map().
 ReachMap = dict[str, tuple["int | None", int, int]]
 
 
@@ -237,21 +244,41 @@ def reach_map(arch: Architecture) -> ReachMap:
 
     The facts of part of an architecture (drift.rerun) read this map of the whole one: a
     chain of proxies runs beyond any part's edge.
+
+    A client that exchanges data with an `identity-provider` (the tokens or assertions it
+    gets there) and carries some of that data on a flow to another component signs in there
+    for that component (reach.idp_sign_in): the bit travels from that flow's target through
+    the pass-through components it forwards to. Components only such a flow reaches are
+    listed too, with that bit only, so that the fact reads the whole architecture as well:
+    the client's flow to the identity provider may lie outside the part.
     """
     kinds: dict[str, str] = {}
     rank: dict[str, int | None] = {}
     zone_rank = {z.id: TRUST_ORDER.index(z.trust.value) for z in arch.zones}
     comp_rank: dict[str, int] = {}
     client_bit: dict[str, int] = {}
+    idps: set[str] = set()
     for c in arch.components:
         comp_rank[c.id] = zone_rank.get(c.zone, len(TRUST_ORDER))
         t = c.type.value
         if t in _CLIENT_BIT:
             client_bit[c.id] = _CLIENT_BIT[t]
+        elif t == "identity-provider":
+            idps.add(c.id)
         if t in _PASS_BIT:
             kinds[c.id] = t
             rank[c.id] = 0 if c.properties.get("internet_facing") else None
-    if not kinds:
+    # What each client exchanges with identity providers (the tokens or assertions it gets
+    # there), and the flows on which it presents them to something else.
+    idp_data: dict[str, set[str]] = {}
+    if idps:
+        for f in arch.flows:
+            if f.source in client_bit and f.target in idps:
+                idp_data.setdefault(f.source, set()).update(f.data)
+            elif f.target in client_bit and f.source in idps:
+                idp_data.setdefault(f.target, set()).update(f.data)
+    presented = [f for f in arch.flows if f.target not in idps and idp_data.get(f.source, set()).intersection(f.data)]
+    if not kinds and not presented:
         return {}
     feeds: dict[str, list[str]] = {}
     clients: dict[str, int] = {}  # client types calling each pass-through component directly
@@ -265,6 +292,9 @@ def reach_map(arch: Architecture) -> ReachMap:
                 clients[dst] = clients.get(dst, 0) | client_bit[src]
         if src in kinds:
             feeds.setdefault(src, []).append(dst)
+    for f in presented:
+        if f.target in kinds:
+            clients[f.target] = clients.get(f.target, 0) | _IDP_SIGN_IN_BIT
     # Lowest trust reaching each pass-through component: settled level by level (4 levels),
     # each pushed at most once per level, so linear in pass-through components and flows.
     buckets: list[list[str]] = [[] for _ in TRUST_ORDER]
@@ -301,6 +331,12 @@ def reach_map(arch: Architecture) -> ReachMap:
                     if t in feeds:
                         work.append(t)
     out: ReachMap = {}
+    # The components clients present what they got from an identity provider to directly
+    # (beyond pass-through ones the bit travels in `clients` above).
+    for f in presented:
+        found = out.get(f.target)
+        out[f.target] = (None, 0, _IDP_SIGN_IN_BIT) if found is None else (
+            found[0], found[1], found[2] | _IDP_SIGN_IN_BIT)
     for cid, targets in feeds.items():
         r, passed, behind = rank[cid], _PASS_BIT[kinds[cid]] | upstream.get(cid, 0), clients.get(cid, 0)
         for t in targets:
@@ -568,6 +604,7 @@ class ArchitectureView:
             "reach.via": _passed_types(passed) if passed else [],
             "reach.client_types": _client_types(behind) if behind else [],
             "reach.first_hop": any(s.type.value in CLIENT_TYPES for s in sources) or "untrusted" in in_trusts,
+            "reach.idp_sign_in": bool(behind & _IDP_SIGN_IN_BIT),
             "stores.classification": _max_class(stored),
             "stores.tags": sorted({t for d in stored for t in d.tags}),
             "stores.count": len(stored),
