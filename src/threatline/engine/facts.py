@@ -80,6 +80,8 @@ COMPONENT_FACTS: dict[str, FactSpec] = {
     "inbound.crossing": FactSpec("bool", "some flow into it comes from a zone of lower trust"),
     "inbound.data.tags": FactSpec("list", "tags of data carried into it"),
     "inbound.data.classification": FactSpec("classification", "highest classification carried into it"),
+    "inbound.data.names": FactSpec(
+        "list", "ids and names of the data carried into it, lower-cased (for contains_any: 'Uploaded photos')"),
     "outbound.count": FactSpec("int", "flows out of it"),
     "outbound.protocols": FactSpec("list", "protocols of flows out of it"),
     "outbound.to_types": FactSpec("list", "types of components it sends to"),
@@ -90,6 +92,7 @@ COMPONENT_FACTS: dict[str, FactSpec] = {
     "outbound.crossing": FactSpec("bool", "some flow out of it goes to a zone of lower trust"),
     "outbound.data.tags": FactSpec("list", "tags of data it sends"),
     "outbound.data.classification": FactSpec("classification", "highest classification it sends"),
+    "outbound.data.names": FactSpec("list", "ids and names of the data it sends, lower-cased (for contains_any)"),
 }
 
 FLOW_FACTS: dict[str, FactSpec] = {
@@ -626,6 +629,7 @@ class ArchitectureView:
             "inbound.crossing": any(TRUST_ORDER.index(t) < TRUST_ORDER.index(own) for t in in_trusts),
             "inbound.data.tags": sorted({t for d in in_data for t in d.tags}),
             "inbound.data.classification": _max_class(in_data),
+            "inbound.data.names": _data_names(in_data),
             "outbound.count": len(outbound),
             "outbound.protocols": sorted({f.protocol.value for f in outbound}),
             "outbound.to_types": sorted({self.components[f.target].type.value for f in outbound}),
@@ -639,6 +643,7 @@ class ArchitectureView:
             ),
             "outbound.data.tags": sorted({t for d in out_data for t in d.tags}),
             "outbound.data.classification": _max_class(out_data),
+            "outbound.data.names": _data_names(out_data),
         }
         for key, value in props.items():
             facts[f"properties.{key}"] = value
