@@ -271,6 +271,15 @@ class Component(_Strict):
     controls: list[str] = Field(default_factory=list)
     properties: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("properties", mode="before")
+    @classmethod
+    def _yes_no_properties(cls, value: Any) -> Any:
+        # In the model, not the loader: a document validated directly reads the same.
+        if value and isinstance(value, dict):
+            value = dict(value)  # the caller's document stays as written
+            _read_properties(value)
+        return value
+
     @property
     def label(self) -> str:
         return self.name or self.id
@@ -578,9 +587,6 @@ def read_leniently(data: dict[str, Any], known_controls: set[str]) -> list[Probl
         kind = comp.get("type")
         if kind.__class__ is not str or kind not in types:  # not str first: a list is unhashable
             respell(comp, "type", "type")
-        properties = comp.get("properties")
-        if properties and isinstance(properties, dict):
-            _read_properties(properties)
         read_controls(comp)
     protocols, authentications = _LISTED["protocol"], _LISTED["authentication"]
     for i, flow in items("flows"):
