@@ -132,6 +132,9 @@ class Rule(_Doc):
     category: StrideCategory
     applies_to: ElementKind
     when: Any = None
+    # The condition of another rule, for a second threat wherever that one holds (the same
+    # flaw seen from another STRIDE category): resolved when all packs are loaded.
+    when_from: str | None = None
     title: str = Field(min_length=5)
     description: str = Field(min_length=20)
     likelihood: int = Field(default=3, ge=1, le=5)
@@ -171,6 +174,12 @@ class Rule(_Doc):
         return value
 
     @model_validator(mode="after")
+    def _one_condition(self) -> Rule:
+        if self.when is not None and self.when_from is not None:
+            raise ValueError("give either 'when' or 'when_from', not both")
+        return self
+
+    @model_validator(mode="after")
     def _templates(self) -> Rule:
         allowed = TEMPLATE_VARIABLES[self.applies_to]
         for attr in ("title", "description"):
@@ -183,13 +192,39 @@ class Rule(_Doc):
         return self
 
     def compile(self) -> None:
-        self.predicate = (
-            COMPILERS[self.applies_to].compile(self.when, "when") if self.when is not None else (lambda f: True)
-        )
+        if self.when_from is not None and self.when is None:
+            self.predicate = None  # never fires until resolve_when_from() copies the other rule's condition
+        else:
+            self.predicate = (
+                COMPILERS[self.applies_to].compile(self.when, "when") if self.when is not None else (lambda f: True)
+            )
         for i, ab in enumerate(self.addressed_by):
             if ab.when is not None:
                 ab.predicate = COMPILERS[self.applies_to].compile(ab.when, f"addressed_by.{i}.when")
         self.type_filter = _type_filter(self.when) if self.applies_to == "component" else None
+
+
+def resolve_when_from(rules: dict[str, Rule]) -> list[tuple[Rule, str]]:
+    """Give each rule with `when_from` the condition of the rule it names, and compile it.
+    Returns (rule, problem) for a name that is unknown, of another element kind, or itself
+    borrowed (one level only, so that a condition is always written out in one place)."""
+    problems: list[tuple[Rule, str]] = []
+    for rule in rules.values():
+        if rule.when_from is None:
+            continue
+        source = rules.get(rule.when_from)
+        if source is None:
+            problems.append((rule, f"when_from names unknown rule '{rule.when_from}'"))
+        elif source.applies_to != rule.applies_to:
+            problems.append((rule, f"when_from names {source.id}, a {source.applies_to} rule; {rule.id} applies to "
+                                   f"{rule.applies_to}"))
+        elif source.when_from is not None:
+            problems.append((rule, f"when_from names {source.id}, which borrows its own condition from "
+                                   f"{source.when_from}: name {source.when_from} instead"))
+        else:
+            rule.when = source.when
+            rule.compile()
+    return problems
 
 
 def _type_filter(cond: Any) -> frozenset[str] | None:

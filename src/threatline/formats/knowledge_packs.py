@@ -15,7 +15,14 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from threatline.engine.conditions import ConditionError
-from threatline.engine.knowledge import Control, ControlCatalogue, Knowledge, Rule, RulePack
+from threatline.engine.knowledge import (
+    Control,
+    ControlCatalogue,
+    Knowledge,
+    Rule,
+    RulePack,
+    resolve_when_from,
+)
 from threatline.formats.yamlio import MAX_BYTES, Locator, load_yaml_file
 from threatline.model.architecture import did_you_mean
 from threatline.model.diagnostics import Diagnostic, InputError, format_path
@@ -148,6 +155,12 @@ def load_rules(dirs: list[Path], controls: dict[str, Control], aliases: dict[str
                                              message=f"duplicate rule id '{rule.id}' (also in {previous.file.name})"))
                     continue
                 loaded[rule.id] = LoadedRule(rule, path, i)
+    for rule, problem in resolve_when_from({lr.rule.id: lr.rule for lr in loaded.values()}):
+        lr = loaded[rule.id]
+        _, locator = load_yaml_file(lr.file, max_bytes=MAX_BYTES)  # read again only to locate the error
+        line, col = locator.locate(("rules", lr.index, "when_from"))
+        errors.append(Diagnostic(file=str(lr.file), line=line, column=col, key=f"rules[{lr.index}].when_from",
+                                 message=problem, hint="name a rule of the same kind that writes its own 'when'"))
     if errors:
         raise InputError(errors)
     return list(loaded.values()), packs
