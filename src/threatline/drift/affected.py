@@ -127,6 +127,10 @@ class _Index:
         c = self.components.get(cid)
         return c is not None and c.type.value in PASS_THROUGH_TYPES
 
+    def is_client(self, cid: str | None) -> bool:
+        c = self.components.get(cid) if cid is not None else None
+        return c is not None and c.type.value in CLIENT_TYPES
+
     def neighbours(self, cid: str) -> Iterable[str]:
         for fid in self.flows_of.get(cid, []):
             f = self.flows[fid]
@@ -235,6 +239,13 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
                         reached(callee, key)
                 if whole or "properties.internet_facing" in names:
                     reached(ch.id, key)
+                # An identity provider appearing or going: what the clients it talks with
+                # present elsewhere may be its tokens (reach.idp_sign_in).
+                if (whole or "type" in names) and "identity-provider" in types:
+                    for client in ix.neighbours(ch.id):
+                        if ix.is_client(client):
+                            for callee in ix.callees(client):
+                                reached(callee, key)
             # A zone's facts count its members (nested zones included), their types and stored
             # data, and the flows entering it: a move within a zone leaves that zone alone.
             if whole or names & {"type", "stores"}:
@@ -257,6 +268,14 @@ def affected(changes: list[Change], arch: Architecture, weights: Weights | None 
                 comp(side.get("to"), key)
                 if ch.kind != "changed" or names & {"from", "to"}:
                     reached(side.get("to"), key)
+            # A client's flow (with an identity provider, or carrying what it got there) tells
+            # everything the client calls where its users sign in (reach.idp_sign_in).
+            if ch.kind != "changed" or names & {"from", "to", "data"}:
+                for side in (after, before):
+                    for end in (side.get("from"), side.get("to")):
+                        if ix.is_client(end):
+                            for callee in ix.callees(end):
+                                reached(callee, key)
             # A zone's facts count the flows entering it from outside: the zones a flow enters.
             if ch.kind != "changed" or names & {"from", "to"}:
                 for side in (before, after):
