@@ -181,6 +181,8 @@ def _edit(doc: dict[str, Any], kind: str, data: Any) -> tuple[str, str, str]:
     """Apply one random edit; returns (change kind, element kind, id) it must show up as."""
     comps, flows, zones = doc["components"], doc["flows"], doc["zones"]
     if kind == "component-attr":
+        if not comps:  # earlier edits in a sequence removed them all (test_drift_scope)
+            raise ValueError("no component to edit")
         c = data.draw(st.sampled_from(comps))
         attr = data.draw(st.sampled_from(["type", "tech", "controls", "internet_facing", "zone", "stores"]))
         if attr == "stores" and doc["data"]:
