@@ -303,19 +303,38 @@ _TAG = re.compile(r"(^|[\s\[{,:-])!", re.MULTILINE)
 _SEVERAL_DOCUMENTS = re.compile(r"^---.*\n(?:.*\n)*?^---", re.MULTILINE)
 
 
-# yaml-rs reads '_1', '_1.0' and '1e1_0' as numbers; YAML (and ruamel) as text.
-# Searched from each '_' (a literal, so the scan is fast), then judged by what precedes it.
+# yaml-rs reads some plain scalars with underscores as numbers ('_1', '1e1_0', '0e0_',
+# '0_e0_') where YAML 1.2 (and ruamel) reads text. Searched from each '_' (a literal, so the
+# scan is fast): the number-like token around it is handed to yaml-rs alone, and a document
+# with one it does not read as text goes to the safe loader.
 _UNDERSCORE = re.compile(r"_")
-_UNDERSCORE_DIGITS = re.compile(r"_+\.?[0-9]")
-_NUMBER_BEFORE_UNDERSCORE = re.compile(r"(?:^|[\s\[{,:?-])[+-]?_*$|[0-9][eE][+-]?[0-9]*$")
+_NUMBER_CHARS = frozenset("0123456789_.eE+-")
+_TOKEN_BEFORE = frozenset(" \t\n\r[{,:?")
+_TOKEN_AFTER = frozenset(" \t\n\r,]}#")
 
 
 def _underscore_number(text: str) -> bool:
+    checked = -1
     for m in _UNDERSCORE.finditer(text):
-        before = text[max(0, m.start() - 40):m.start()]
-        if _UNDERSCORE_DIGITS.match(text, m.start()) and _NUMBER_BEFORE_UNDERSCORE.search(
-            before if m.start() >= 40 else "\n" + before
-        ):
+        if m.start() <= checked:
+            continue
+        lo = m.start()
+        while lo > 0 and text[lo - 1] in _NUMBER_CHARS:
+            lo -= 1
+        hi = m.end()
+        while hi < len(text) and text[hi] in _NUMBER_CHARS:
+            hi += 1
+        checked = hi
+        if (lo > 0 and text[lo - 1] not in _TOKEN_BEFORE) or (hi < len(text) and text[hi] not in _TOKEN_AFTER):
+            continue  # part of a longer word ('payment_api', 'v1_2x')
+        token = text[lo:hi]
+        if not any(c.isdigit() for c in token):
+            continue
+        try:
+            value = yaml_rs.loads("k: " + token, parse_datetime=False)["k"]
+        except (ValueError, TypeError, KeyError):
+            return True
+        if not isinstance(value, str):
             return True
     return False
 
