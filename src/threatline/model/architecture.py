@@ -634,13 +634,22 @@ def _read_properties(properties: dict[str, Any]) -> None:
         properties["authentication"] = word if word in _LISTED["authentication"] else AUTHENTICATION_SYNONYMS.get(word, auth)
 
 
-def _read_protocol(flow: dict[str, Any], index: int, notes: list[Problem]) -> None:
-    written = flow.get("protocol")
-    if not isinstance(written, str) or written in _LISTED["protocol"]:
-        return
-    word = _listed("protocol", written)
+def _unlisted(flow: dict[str, Any], key: str) -> str | None:
+    """The value written under `key` when it is neither a listed word nor one respelled
+    (case, separators: respelled in place), else None."""
+    written = flow.get(key)
+    if not isinstance(written, str) or written in _LISTED[key]:
+        return None
+    word = _listed(key, written)
     if word is not None:
-        flow["protocol"] = word
+        flow[key] = word
+        return None
+    return written
+
+
+def _read_protocol(flow: dict[str, Any], index: int, notes: list[Problem]) -> None:
+    written = _unlisted(flow, "protocol")
+    if written is None:
         return
     listed = ", ".join(p.value for p in Protocol)
     synonym = PROTOCOL_SYNONYMS.get(vocabulary_word(written))
@@ -670,11 +679,8 @@ def _read_authentication(flow: dict[str, Any], index: int, notes: list[Problem])
     if written is False:  # 'authentication: false' says none
         flow["authentication"] = Authentication.none.value
         return
-    if not isinstance(written, str) or written in _LISTED["authentication"]:
-        return
-    word = _listed("authentication", written)
-    if word is not None:
-        flow["authentication"] = word
+    written = _unlisted(flow, "authentication")
+    if written is None:
         return
     listed = ", ".join(a.value for a in Authentication)
     meant = AUTHENTICATION_SYNONYMS.get(vocabulary_word(written))
