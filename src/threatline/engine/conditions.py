@@ -9,8 +9,10 @@ A condition is YAML data:
 
 A mapping with several keys holds when every key holds. A matcher is either a
 plain value (equality; for a list fact: the list contains it) or a mapping of
-operators: eq, ne, in, not_in, any, all, none, contains, contains_any, gt, gte,
-lt, lte, below, above, exists. Ordered facts (trust, classification) compare by
+operators: eq, ne, in, not_in, any, all, none, contains, contains_any,
+mentions_any, gt, gte, lt, lte, below, above, exists. ``mentions_any`` finds a
+phrase the way a reader would: at the start of a word, not negated in its clause
+("no shared accounts" does not mention "shared account"), see find_mention. Ordered facts (trust, classification) compare by
 their scale, e.g. ``zone.trust: {lte: partner}`` or
 ``source.zone.trust: {below: target.zone.trust}``.
 
@@ -21,6 +23,7 @@ and operator, so a typo in a rule pack is an error at load time.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +49,7 @@ class ConditionError(ValueError):
 
 
 OPERATORS = {
-    "eq", "ne", "in", "not_in", "any", "all", "none", "contains", "contains_any",
+    "eq", "ne", "in", "not_in", "any", "all", "none", "contains", "contains_any", "mentions_any",
     "gt", "gte", "lt", "lte", "below", "above", "exists",
 }
 
@@ -183,6 +186,13 @@ class Compiler:
                 return k is not None and cmp(k)
 
             return ordered
+        if op == "mentions_any":
+            phrases = _phrases(operand, path)
+
+            def mentions_any(f: Facts) -> bool:
+                return find_mention(_text(f.get(fact)), phrases) is not None
+
+            return mentions_any
         if op in ("in", "not_in", "any", "all", "none", "contains_any"):
             if not isinstance(operand, list):
                 raise ConditionError(path, f"'{op}' takes a list")
@@ -292,3 +302,132 @@ def _text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return " ".join(str(v).lower() for v in value)
     return str(value).lower()
+
+
+# ---------------------------------------------------------------- mentions
+# Words that, shortly before a phrase in the same clause, deny it ("no shared
+# accounts", "never rotated", "replaced the default password"), and words that deny
+# it shortly after ("shared accounts are disabled"). A clause ends at . ; : ! ? ( ) ,
+# and new lines, so "not yet done; SAS keys today" still mentions "sas keys".
+_NEGATING_BEFORE = frozenset({
+    "no", "not", "never", "without", "non", "nor", "neither", "none", "cannot", "instead", "rather",
+    "replaced", "replaces", "replace", "removed", "removes", "remove", "eliminated", "eliminates",
+    "prevent", "prevents", "prevented", "block", "blocks", "blocked", "forbid", "forbids",
+    "forbidden", "prohibit", "prohibits", "prohibited", "disallow", "disallows", "disallowed",
+    "reject", "rejects", "rejected", "refuse", "refuses", "refused", "avoid", "avoids", "avoided",
+    "deny", "denies", "denied", "disable", "disables", "disabled", "bans", "banned", "nothing",
+})
+_NEGATING_AFTER = frozenset({
+    "disabled", "blocked", "forbidden", "prohibited", "disallowed", "denied", "removed",
+    "eliminated", "rejected", "banned", "retired", "decommissioned",
+})
+_WORDS_BEFORE, _WORDS_AFTER = 4, 3
+_CLAUSE_END = re.compile(r"[.;:!?(),\n]\s|[;:!?()\n]|[.,]$")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def _phrases(operand: Any, path: str) -> tuple[tuple[str, bool], ...]:
+    """(phrase, prefix) pairs: a trailing * matches any word ending ('self-approv*')."""
+    if not isinstance(operand, list) or not operand:
+        raise ConditionError(path, "'mentions_any' takes a non-empty list of phrases")
+    out = []
+    for v in operand:
+        text = " ".join(str(v).lower().split())
+        prefix = text.endswith("*")
+        text = text.rstrip("*").strip()
+        if not text:
+            raise ConditionError(path, f"'{v}' is not a phrase")
+        out.append((text, prefix))
+    return tuple(out)
+
+
+def _negated(words: list[str]) -> bool:
+    return any(w in _NEGATING_BEFORE or w.endswith("n't") for w in words)
+
+
+def find_mention(text: str, phrases: tuple[tuple[str, bool], ...]) -> tuple[int, int] | None:
+    """Where `text` (lower-cased) first mentions one of the phrases, as (start, end), or None.
+
+    A mention starts at a word boundary and ends at one (or continues with a plural
+    s/es, or with any letters for a phrase written with a trailing *), and is not
+    negated in its clause: none of the four words before it, and none of the three
+    after it that mark a denial, says otherwise. A phrase that carries its own
+    negation ("no mfa", "not rotated") is a mention of the weakness itself."""
+    if not text:
+        return None
+    for phrase, prefix in phrases:
+        start = text.find(phrase)
+        while start != -1:
+            if _word_start(text, start):
+                end = _extend(text, start + len(phrase), prefix)
+                if end is not None and not _denied(text, start, end):
+                    return start, end
+            start = text.find(phrase, start + 1)
+    return None
+
+
+def _word_start(text: str, i: int) -> bool:
+    return i == 0 or not text[i - 1].isalnum()
+
+
+def _word_end(text: str, end: int) -> int | None:
+    """The end of the mention when the phrase ends a word here (with a plural s/es allowed)."""
+    for suffix in ("", "s", "es"):
+        stop = end + len(suffix)
+        if text.startswith(suffix, end) and (stop >= len(text) or not text[stop].isalnum()):
+            return stop
+    return None
+
+
+def _extend(text: str, end: int, prefix: bool) -> int | None:
+    if not prefix:
+        return _word_end(text, end)
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return end
+
+
+def _clause(text: str, start: int, end: int) -> tuple[str, str]:
+    """The text of the clause before and after a span."""
+    before = text[:start]
+    cut = max((m.end() for m in _CLAUSE_END.finditer(before)), default=0)
+    after = text[end:]
+    stop = _CLAUSE_END.search(after)
+    return before[cut:], after[: stop.start() if stop else len(after)]
+
+
+def _denied(text: str, start: int, end: int) -> bool:
+    before, after = _clause(text, start, end)
+    if _negated(_WORD.findall(before)[-_WORDS_BEFORE:]):
+        return True
+    return any(w in _NEGATING_AFTER for w in _WORD.findall(after)[:_WORDS_AFTER])
+
+
+def mentions_in(cond: Any) -> list[tuple[str, tuple[tuple[str, bool], ...]]]:
+    """Every (fact, phrases) a condition tests with mentions_any, outside a `not`: what a
+    {stated} quote is looked for in. The condition is assumed compiled (valid)."""
+    found: list[tuple[str, tuple[tuple[str, bool], ...]]] = []
+    if isinstance(cond, list):
+        for c in cond:
+            found += mentions_in(c)
+    elif isinstance(cond, dict):
+        for key, value in cond.items():
+            if key in ("all", "any"):
+                found += mentions_in(value)
+            elif key != "not" and isinstance(value, dict) and "mentions_any" in value:
+                found.append((str(key), _phrases(value["mentions_any"], "")))
+    return found
+
+
+def mention_sentence(text: str, span: tuple[int, int], limit: int = 200) -> str:
+    """The sentence of `text` around a mention, trimmed to about `limit` characters."""
+    start, end = span
+    left = max((m.end() for m in re.finditer(r"[.!?]\s|\n", text[:start])), default=0)
+    tail = re.search(r"[.!?](\s|$)|\n", text[end:])
+    right = end + (tail.start() + 1 if tail else len(text) - end)
+    sentence = text[left:right].strip()
+    if len(sentence) > limit:
+        lo = max(left, start - limit // 2)
+        sentence = ("..." if lo > left else "") + text[lo:lo + limit].strip() + "..."
+    # The quote ends where the template's own punctuation goes on.
+    return sentence.rstrip(" .;,:") if not sentence.endswith("...") else sentence

@@ -16,7 +16,7 @@ from typing import Any
 
 from threatline import __version__
 from threatline.engine import scoring
-from threatline.engine.conditions import _norm
+from threatline.engine.conditions import _norm, find_mention, mention_sentence, mentions_in
 from threatline.engine.facts import AppliedControl, ArchitectureView, ElementFacts
 from threatline.engine.ids import stable_id
 from threatline.engine.knowledge import (
@@ -78,6 +78,8 @@ class _PreparedRule:
     title: Template
     description: Template
     pins: dict[str, Pin]  # values of INDEX_FACTS its condition requires (see pinned_values)
+    # (fact, phrases) its condition looks for with mentions_any, when a template quotes them
+    stated: tuple[tuple[str, tuple[tuple[str, bool], ...]], ...] = ()
 
 
 def _admits(pins: dict[str, Pin], facts: tuple[str, ...], values: tuple[Any, ...]) -> bool:
@@ -99,6 +101,7 @@ def _prepared(rule: Rule, knowledge: Knowledge) -> _PreparedRule:
             title=Template(rule.title),
             description=Template(rule.description),
             pins=pinned_values(rule.when, INDEX_FACTS[rule.applies_to]),
+            stated=tuple(mentions_in(rule.when)) if rule.uses_stated() else (),
         )
         entry = cache[id(rule)] = (rule, prepared)
     return entry[1]
@@ -306,13 +309,16 @@ def _make_threat(
         coverage = "partial"
     else:
         coverage = "open"
+    variables = ef.variables
+    if prepared.stated:
+        variables = {**variables, "stated": stated_quote(ef, prepared.stated, view)}
     return share_fields_set(Threat(
         id=tid,
         target=ef.id,
         target_kind=ef.kind,  # type: ignore[arg-type]
         category=rule.category,
-        title=prepared.title.render(ef.variables),
-        description=prepared.description.render(ef.variables),
+        title=prepared.title.render(variables),
+        description=prepared.description.render(variables),
         severity=current.severity,
         source=f"rule:{rule.id}",
         rule=rule.id,
@@ -330,6 +336,34 @@ def _make_threat(
         cwe=list(rule.cwe),
         capec=list(rule.capec),
     ))
+
+
+def stated_quote(
+    ef: ElementFacts, looked_for: tuple[tuple[str, tuple[tuple[str, bool], ...]], ...], view: ArchitectureView
+) -> str:
+    """The architecture's own words behind a rule that reads them: the sentence in which
+    the first of its mentions_any conditions found a phrase, quoted as written."""
+    for fact, phrases in looked_for:
+        text = ef.facts.get(fact)
+        if not isinstance(text, str):
+            continue
+        span = find_mention(text, phrases)
+        if span is None:
+            continue
+        written = _written(ef, fact, view)
+        source = written if written is not None and len(written) == len(text) else text
+        return '"' + mention_sentence(source, span) + '"'
+    return "(see its description)"
+
+
+def _written(ef: ElementFacts, fact: str, view: ArchitectureView) -> str | None:
+    """The original-case text behind a lower-cased text fact, when there is one."""
+    if fact == "text":
+        return view.element_text(ef.kind, ef.id)
+    if ef.kind == "flow" and fact in ("source.text", "target.text"):
+        endpoint = ef.elements[0] if fact == "source.text" else ef.elements[2]
+        return view.element_text("component", endpoint)
+    return None
 
 
 def unique(items: Iterable[str]) -> list[str]:

@@ -46,6 +46,9 @@ _ENDPOINT_FACTS: dict[str, FactSpec] = {
     "reach.idp_sign_in": FactSpec(
         "bool", "a client sends it (directly or through pass-through components) data that the client also "
         "exchanges with an identity-provider (the token or assertion it got there): its users sign in there"),
+    "text": FactSpec(
+        "str", "its display name, tech and description on three lines, lower-cased: what it is said to be and do "
+        "(for mentions_any: 'shared accounts', 'no mfa')"),
     "controls": FactSpec("list", "controls in effect on it"),
     "stores.classification": FactSpec("classification", "highest classification stored"),
     "stores.tags": FactSpec("list", "tags of data stored"),
@@ -103,6 +106,7 @@ FLOW_FACTS: dict[str, FactSpec] = {
     "authentication": FactSpec("str", "how the sender authenticates"),
     "bidirectional": FactSpec("bool", "responses carry data back"),
     "description": FactSpec("str", "free text, lower-cased"),
+    "text": FactSpec("str", "its display name and description on two lines, lower-cased (for mentions_any)"),
     "data.classification": FactSpec("classification", "highest classification carried"),
     "data.tags": FactSpec("list", "tags of data carried"),
     "data.names": FactSpec("list", "ids and names of data carried, lower-cased (for contains_any)"),
@@ -147,12 +151,12 @@ OPEN_PREFIXES = {
 TEMPLATE_VARIABLES: dict[str, frozenset[str]] = {
     "component": frozenset({
         "component.id", "component.name", "component.type", "component.tech", "zone.name",
-        "data.names", "data.short", "stores.names", "callers", "callees", "inbound.protocols",
+        "data.names", "data.short", "stores.names", "callers", "callees", "inbound.protocols", "stated",
     }),
     "flow": frozenset({
         "flow.id", "flow.name", "flow.protocol", "flow.authentication", "source.name",
         "source.type", "source.tech", "source.zone.name", "target.name", "target.type",
-        "target.tech", "target.zone.name", "data.names", "data.short",
+        "target.tech", "target.zone.name", "data.names", "data.short", "stated",
     }),
     "zone": frozenset({"zone.id", "zone.name", "zone.trust", "components.names", "data.names"}),
 }
@@ -453,6 +457,17 @@ class ArchitectureView:
         self._zone_index: _ZoneIndex | None = None
 
     # ------------------------------------------------------------ helpers
+    def element_text(self, kind: str, element_id: str) -> str:
+        """What the architecture says about a component or flow in words, as written: the
+        `text` fact before lower-casing, and what a {stated} quote is cut from."""
+        if kind == "component":
+            c = self.components[element_id]
+            return f"{c.label}\n{c.tech}\n{c.description}"
+        if kind == "flow":
+            f = self.flows_by_id[element_id]
+            return f"{f.label}\n{f.description}"
+        return ""
+
     def canonical(self, control: str) -> str:
         return self.aliases.get(control, control)
 
@@ -598,6 +613,7 @@ class ArchitectureView:
             "type": c.type.value,
             "tech": c.tech.lower(),
             "description": c.description.lower(),
+            "text": self.element_text("component", cid).lower(),
             "zone.id": zone.id,
             "zone.trust": own,
             "zone.parent": zone.parent,
@@ -692,6 +708,7 @@ class ArchitectureView:
             "authentication": f.authentication.value,
             "bidirectional": f.bidirectional,
             "description": f.description.lower(),
+            "text": self.element_text("flow", f.id).lower(),
             "data.classification": _max_class(carried),
             "data.tags": sorted({t for d in carried for t in d.tags}),
             "data.names": _data_names(carried),

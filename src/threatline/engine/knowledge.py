@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from threatline.engine.conditions import Compiler, ConditionError, Predicate, _norm
+from threatline.engine.conditions import Compiler, ConditionError, Predicate, _norm, mentions_in
 from threatline.engine.facts import (
     COMPONENT_FACTS,
     FLOW_FACTS,
@@ -202,6 +202,12 @@ class Rule(_Doc):
             if ab.when is not None:
                 ab.predicate = COMPILERS[self.applies_to].compile(ab.when, f"addressed_by.{i}.when")
         self.type_filter = _type_filter(self.when) if self.applies_to == "component" else None
+        if self.predicate is not None and self.uses_stated() and not mentions_in(self.when):
+            raise ConditionError("title", "{stated} quotes what a mentions_any condition found; "
+                                 "this rule's condition has none (outside a 'not')")
+
+    def uses_stated(self) -> bool:
+        return "stated" in _TEMPLATE_VAR.findall(self.title + " " + self.description)
 
 
 def resolve_when_from(rules: dict[str, Rule]) -> list[tuple[Rule, str]]:
@@ -223,7 +229,10 @@ def resolve_when_from(rules: dict[str, Rule]) -> list[tuple[Rule, str]]:
                                    f"{source.when_from}: name {source.when_from} instead"))
         else:
             rule.when = source.when
-            rule.compile()
+            try:
+                rule.compile()
+            except ConditionError as exc:
+                problems.append((rule, f"with the condition of {source.id}: {exc}"))
     return problems
 
 
