@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from threatline.engine.conditions import ConditionError, _phrases, find_mention, mention_sentence
+from threatline.engine.conditions import (
+    ConditionError,
+    Phrases,
+    _phrases,
+    find_mention,
+    mention_sentence,
+)
 from threatline.engine.draft import draft
 from threatline.formats.architecture_yaml import load_architecture
 from threatline.formats.knowledge_packs import (
@@ -184,3 +190,16 @@ def test_a_when_from_borrowing_a_mentions_condition_may_quote() -> None:
     loaded, _ = load_rules([bundled_dir() / "rules"], controls, aliases)
     by_id = {lr.rule.id: lr.rule for lr in loaded}
     assert by_id["STATED-SHARED-ACCOUNTS-REPUDIATION"].predicate is not None
+
+
+PHRASE_TEXT = st.text(alphabet="ab -.s*'", min_size=1, max_size=12)
+
+
+@given(text=st.text(alphabet="ab -.,s'n\no", max_size=80), raw=st.lists(PHRASE_TEXT, min_size=1, max_size=4))
+def test_property_the_word_prefilter_never_changes_the_answer(text, raw):
+    try:
+        phrases = _phrases(raw, "p")
+    except ConditionError:
+        return  # a phrase of nothing but '*' and spaces is refused at load time
+    searched_always = Phrases(phrases.items, phrases.first_words, unanchored=True)
+    assert find_mention(text, phrases) == find_mention(text, searched_always)

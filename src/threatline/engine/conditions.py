@@ -26,6 +26,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from threatline.model.architecture import CLASSIFICATION_ORDER, TRUST_ORDER
@@ -326,26 +327,54 @@ _CLAUSE_END = re.compile(r"[.;:!?(),\n]\s|[;:!?()\n]|[.,]$")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
-def _phrases(operand: Any, path: str) -> tuple[tuple[str, bool], ...]:
-    """(phrase, prefix) pairs: a trailing * matches any word ending ('self-approv*')."""
+@dataclass(frozen=True)
+class Phrases:
+    """The phrases of one mentions_any, ready to look for: (phrase, prefix) pairs, where a
+    trailing * in the rule matches any word ending ('self-approv*'), and the words one of
+    them must begin with. Most texts contain none of those words: checking that on the
+    text's set of words (one per text, cached) rejects them without a search per phrase."""
+
+    items: tuple[tuple[str, bool], ...]
+    first_words: frozenset[str]
+    unanchored: bool  # some phrase does not begin with a whole word: always search
+
+
+def _phrases(operand: Any, path: str) -> Phrases:
     if not isinstance(operand, list) or not operand:
         raise ConditionError(path, "'mentions_any' takes a non-empty list of phrases")
-    out = []
+    items: list[tuple[str, bool]] = []
+    first_words: set[str] = set()
+    unanchored = False
     for v in operand:
         text = " ".join(str(v).lower().split())
         prefix = text.endswith("*")
         text = text.rstrip("*").strip()
         if not text:
             raise ConditionError(path, f"'{v}' is not a phrase")
-        out.append((text, prefix))
-    return tuple(out)
+        items.append((text, prefix))
+        words = _TOKEN.findall(text)
+        if not words or not text.startswith(words[0]) or (prefix and len(words) == 1):
+            unanchored = True  # '*:*', '.env', 'impersonat*': no whole first word to look for
+        elif len(words) == 1 and len(words[0]) == len(text):
+            first_words.update((words[0], words[0] + "s", words[0] + "es"))  # the plural a mention allows
+        else:
+            first_words.add(words[0])
+    return Phrases(tuple(items), frozenset(first_words), unanchored)
+
+
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+@lru_cache(maxsize=4096)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_TOKEN.findall(text))
 
 
 def _negated(words: list[str]) -> bool:
     return any(w in _NEGATING_BEFORE or w.endswith("n't") for w in words)
 
 
-def find_mention(text: str, phrases: tuple[tuple[str, bool], ...]) -> tuple[int, int] | None:
+def find_mention(text: str, phrases: Phrases) -> tuple[int, int] | None:
     """Where `text` (lower-cased) first mentions one of the phrases, as (start, end), or None.
 
     A mention starts at a word boundary and ends at one (or continues with a plural
@@ -353,9 +382,9 @@ def find_mention(text: str, phrases: tuple[tuple[str, bool], ...]) -> tuple[int,
     negated in its clause: none of the four words before it, and none of the three
     after it that mark a denial, says otherwise. A phrase that carries its own
     negation ("no mfa", "not rotated") is a mention of the weakness itself."""
-    if not text:
+    if not text or (not phrases.unanchored and phrases.first_words.isdisjoint(_words(text))):
         return None
-    for phrase, prefix in phrases:
+    for phrase, prefix in phrases.items:
         start = text.find(phrase)
         while start != -1:
             if _word_start(text, start):
@@ -403,10 +432,10 @@ def _denied(text: str, start: int, end: int) -> bool:
     return any(w in _NEGATING_AFTER for w in _WORD.findall(after)[:_WORDS_AFTER])
 
 
-def mentions_in(cond: Any) -> list[tuple[str, tuple[tuple[str, bool], ...]]]:
+def mentions_in(cond: Any) -> list[tuple[str, Phrases]]:
     """Every (fact, phrases) a condition tests with mentions_any, outside a `not`: what a
     {stated} quote is looked for in. The condition is assumed compiled (valid)."""
-    found: list[tuple[str, tuple[tuple[str, bool], ...]]] = []
+    found: list[tuple[str, Phrases]] = []
     if isinstance(cond, list):
         for c in cond:
             found += mentions_in(c)

@@ -16,7 +16,7 @@ from typing import Any
 
 from threatline import __version__
 from threatline.engine import scoring
-from threatline.engine.conditions import _norm, find_mention, mention_sentence, mentions_in
+from threatline.engine.conditions import Phrases, _norm, find_mention, mention_sentence, mentions_in
 from threatline.engine.facts import AppliedControl, ArchitectureView, ElementFacts
 from threatline.engine.ids import stable_id
 from threatline.engine.knowledge import (
@@ -79,7 +79,7 @@ class _PreparedRule:
     description: Template
     pins: dict[str, Pin]  # values of INDEX_FACTS its condition requires (see pinned_values)
     # (fact, phrases) its condition looks for with mentions_any, when a template quotes them
-    stated: tuple[tuple[str, tuple[tuple[str, bool], ...]], ...] = ()
+    stated: tuple[tuple[str, Phrases], ...] = ()
 
 
 def _admits(pins: dict[str, Pin], facts: tuple[str, ...], values: tuple[Any, ...]) -> bool:
@@ -339,7 +339,7 @@ def _make_threat(
 
 
 def stated_quote(
-    ef: ElementFacts, looked_for: tuple[tuple[str, tuple[tuple[str, bool], ...]], ...], view: ArchitectureView
+    ef: ElementFacts, looked_for: tuple[tuple[str, Phrases], ...], view: ArchitectureView
 ) -> str:
     """The architecture's own words behind a rule that reads them: the sentence in which
     the first of its mentions_any conditions found a phrase, quoted as written."""
