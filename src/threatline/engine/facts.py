@@ -8,6 +8,7 @@ to a rule, which keeps rules declarative and their vocabulary documented.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -171,6 +172,14 @@ def join_names(names: Iterable[str], empty: str = "") -> str:
     if len(items) > 6:
         return ", ".join(items[:5]) + f" and {len(items) - 5} more"
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def join_sorted_names(names: set[str], empty: str = "") -> str:
+    """join_names(sorted(names)) without sorting a large zone's every member name: only
+    the first five are shown beyond six."""
+    if len(names) > 6:
+        return ", ".join(heapq.nsmallest(5, names)) + f" and {len(names) - 5} more"
+    return join_names(sorted(names), empty)
 
 
 def short_label(asset: DataAsset) -> str:
@@ -394,6 +403,10 @@ class _ZoneIndex:
     # lowest TRUST_ORDER rank among the zones those flows come from (the inbound.from_trust fact)
     entering_trust: dict[str, int] = field(default_factory=dict)
     children: dict[str, int] = field(default_factory=dict)  # zones nested directly inside
+    direct: dict[str, int] = field(default_factory=dict)  # members not in a nested zone
+    types: dict[str, set[str]] = field(default_factory=dict)  # component types of the members
+    # the data the members store, in the order the members list it (first mention wins)
+    stored: dict[str, dict[str, DataAsset]] = field(default_factory=dict)
 
 
 @dataclass
@@ -768,9 +781,18 @@ class ArchitectureView:
         Built from self.arch on first use; lists keep the architecture's order."""
         if self._zone_index is None:
             index = _ZoneIndex()
+            data = self.data
             for c in self.arch.components:
+                ctype = c.type.value
+                own = [data[d] for d in c.stores if d in data]
                 for zid in self._ancestors.get(c.zone, []):
                     index.members.setdefault(zid, []).append(c)
+                    index.types.setdefault(zid, set()).add(ctype)
+                    if own:
+                        held = index.stored.setdefault(zid, {})
+                        for asset in own:
+                            held.setdefault(asset.id, asset)
+                index.direct[c.zone] = index.direct.get(c.zone, 0) + 1
             rank = {z.id: TRUST_ORDER.index(z.trust.value) for z in self.arch.zones}
             lowest = index.entering_trust
             # Which zones a flow enters depends on the zones of its two ends only: counted
@@ -794,7 +816,7 @@ class ArchitectureView:
     def zone(self, z: Zone) -> ElementFacts:
         index = self._zones_indexed()
         members = index.members.get(z.id, [])
-        stored = list({d: self.data[d] for c in members for d in c.stores if d in self.data}.values())
+        stored = list(index.stored.get(z.id, {}).values())
         parent = self.zones.get(z.parent) if z.parent else None
         facts: dict[str, Any] = {
             "id": z.id,
@@ -802,9 +824,9 @@ class ArchitectureView:
             "parent": z.parent,
             "parent.trust": parent.trust.value if parent else None,
             "components.count": len(members),
-            "components.direct": sum(1 for c in members if c.zone == z.id),
+            "components.direct": index.direct.get(z.id, 0),
             "children.count": index.children.get(z.id, 0),
-            "components.types": sorted({c.type.value for c in members}),
+            "components.types": sorted(index.types.get(z.id, ())),
             "stores.classification": _max_class(stored),
             "stores.tags": sorted({t for d in stored for t in d.tags}),
             "inbound.count": index.entering.get(z.id, 0),
@@ -820,7 +842,7 @@ class ArchitectureView:
             "zone.id": z.id,
             "zone.name": z.label,
             "zone.trust": z.trust.value,
-            "components.names": join_names(sorted(c.label for c in members), "no components"),
+            "components.names": join_sorted_names({c.label for c in members}, "no components"),
             "data.names": join_names(sorted(d.label for d in stored), "its data"),
         }
         return ElementFacts("zone", z.id, facts, variables, [d.id for d in stored], controls, [z.id])
