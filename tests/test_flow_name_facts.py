@@ -97,7 +97,8 @@ def test_enrolment_endpoint_recognised_by_its_name_or_description(knowledge):
     for c in doc["components"]:
         if c["id"] == "dps":
             c["name"], c["description"] = "Doorbell events API", "Receives rings and motion events"
-    assert "FLOW-SPOOF-DEVICE" in _rules_on(doc, knowledge, "first-contact")
+    # (the group-key rule replaces the generic one where the flow carries a fleet enrolment key)
+    assert {"FLOW-SPOOF-DEVICE", "DEVICE-GROUP-KEY-SPOOFING"} & _rules_on(doc, knowledge, "first-contact")
 
 
 def test_store_rules_read_who_calls_them(knowledge):
