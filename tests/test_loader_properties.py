@@ -459,3 +459,10 @@ def test_yaml_io_round_trips_awkward_strings(tmp_path):
     path: Path = tmp_path / "f.yaml"
     path.write_text(dump_yaml(doc), encoding="utf-8")
     assert load_yaml_file(path)[0] == doc
+
+
+def test_number_like_mapping_keys_stay_strings():
+    # yaml-rs reads a key such as 0e0_ as the float 0.0 (hypothesis found it in a property key)
+    from threatline.formats.yamlio import load_yaml
+
+    assert load_yaml("properties:\n  0e0_: false\n  1_0e1_: 2\n", "x")[0] == {"properties": {"0e0_": False, "1_0e1_": 2}}

@@ -310,7 +310,7 @@ _SEVERAL_DOCUMENTS = re.compile(r"^---.*\n(?:.*\n)*?^---", re.MULTILINE)
 _UNDERSCORE = re.compile(r"_")
 _NUMBER_CHARS = frozenset("0123456789_.eE+-")
 _TOKEN_BEFORE = frozenset(" \t\n\r[{,:?")
-_TOKEN_AFTER = frozenset(" \t\n\r,]}#")
+_TOKEN_AFTER = frozenset(" \t\n\r,]}#:")  # ":" after a mapping key such as 0e0_
 
 
 def _underscore_number(text: str) -> bool:
