@@ -312,12 +312,15 @@ def _make_threat(
     variables = ef.variables
     if prepared.stated:
         variables = {**variables, "stated": stated_quote(ef, prepared.stated, view)}
+    title = prepared.title.render(variables)
+    if len(title) > TITLE_ROOM:
+        title = prepared.title.render(_short_names(variables))
     return share_fields_set(Threat(
         id=tid,
         target=ef.id,
         target_kind=ef.kind,  # type: ignore[arg-type]
         category=rule.category,
-        title=prepared.title.render(variables),
+        title=title,
         description=prepared.description.render(variables),
         severity=current.severity,
         source=f"rule:{rule.id}",
@@ -336,6 +339,23 @@ def _make_threat(
         cwe=list(rule.cwe),
         capec=list(rule.capec),
     ))
+
+
+# A title is a heading: past this length, the names in it lose their parenthesised detail
+# ("Ring to phone BLE sync (GATT, Just Works pairing)" -> "Ring to phone BLE sync"); the
+# description keeps them whole.
+TITLE_ROOM = 100
+
+
+def _short_names(variables: dict[str, str]) -> dict[str, str]:
+    return {k: _without_detail(v) if k.endswith(".name") or k in ("data.short", "callers", "callees") else v
+            for k, v in variables.items()}
+
+
+def _without_detail(name: str) -> str:
+    while (start := name.find(" (")) > 0 and (end := name.find(")", start)) > 0:
+        name = name[:start] + name[end + 1:]
+    return name
 
 
 def stated_quote(
