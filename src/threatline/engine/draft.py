@@ -314,7 +314,10 @@ def _make_threat(
         variables = {**variables, "stated": stated_quote(ef, prepared.stated, view)}
     title = prepared.title.render(variables)
     if len(title) > TITLE_ROOM:
-        title = prepared.title.render(_short_names(variables))
+        short = _short_names(variables)
+        title = prepared.title.render(short)
+        if len(title) > TITLE_ROOM:  # a long list of data names: the description lists them
+            title = prepared.title.render({**short, "data.short": "its data", "data.names": "its data"})
     return share_fields_set(Threat(
         id=tid,
         target=ef.id,
