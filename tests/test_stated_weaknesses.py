@@ -75,6 +75,27 @@ def test_word_boundaries_plurals_and_prefixes() -> None:
     assert not mentions("evaluation harness", "eval")
 
 
+def test_a_gap_stands_for_up_to_two_words_of_the_same_clause() -> None:
+    assert mentions("A shared operator login per line", "shared ... login")
+    assert mentions("shared desk logins", "shared ... login")
+    assert mentions("Accounts are shared by the shift", "account ... shared")
+    assert mentions("shared login", "shared ... login")
+    assert not mentions("shared a b c login", "shared ... login")  # three words: too far apart
+    assert not mentions("shared drive, login by badge", "shared ... login")  # another clause
+    assert not mentions("No shared operator login", "shared ... login")
+    assert not mentions("sharedx login", "shared ... login")
+    text = "Operators use a shared operator login per line. Engineers use named accounts."
+    span = find_mention(text.lower(), _phrases(["shared ... login"], "t"))
+    assert span is not None and text[span[0]:span[1]] == "shared operator login"
+    assert mention_sentence(text, span) == "Operators use a shared operator login per line"
+
+
+def test_a_gap_needs_words_on_both_sides() -> None:
+    for bad in ("... login", "shared ...", "shared ... ... login"):
+        with pytest.raises(ConditionError):
+            _phrases([bad], "when.text.mentions_any")
+
+
 def test_the_quote_is_the_sentence_around_the_mention() -> None:
     text = "Terminates tracker connections. Legacy units are identified by IMEI only. MQTT units use certificates."
     span = find_mention(text.lower(), _phrases(["identified by imei"], "t"))

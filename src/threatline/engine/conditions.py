@@ -329,12 +329,14 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 @dataclass(frozen=True)
 class Phrases:
-    """The phrases of one mentions_any, ready to look for: (phrase, prefix) pairs, where a
-    trailing * in the rule matches any word ending ('self-approv*'), and the words one of
-    them must begin with. Most texts contain none of those words: checking that on the
-    text's set of words (one per text, cached) rejects them without a search per phrase."""
+    """The phrases of one mentions_any, ready to look for: (phrase, prefix, rest) triples,
+    where a trailing * in the rule matches any word ending ('self-approv*') and `rest`,
+    for a phrase with gaps ('shared ... login'), matches what follows its first part; and
+    the words one of them must begin with. Most texts contain none of those words:
+    checking that on the text's set of words (one per text, cached) rejects them without
+    a search per phrase."""
 
-    items: tuple[tuple[str, bool], ...]
+    items: tuple[tuple[str, bool, re.Pattern[str] | None], ...]
     first_words: frozenset[str]
     unanchored: bool  # some phrase does not begin with a whole word: always search
 
@@ -342,16 +344,18 @@ class Phrases:
 def _phrases(operand: Any, path: str) -> Phrases:
     if not isinstance(operand, list) or not operand:
         raise ConditionError(path, "'mentions_any' takes a non-empty list of phrases")
-    items: list[tuple[str, bool]] = []
+    items: list[tuple[str, bool, re.Pattern[str] | None]] = []
     first_words: set[str] = set()
     unanchored = False
     for v in operand:
         text = " ".join(str(v).lower().split())
         prefix = text.endswith("*")
         text = text.rstrip("*").strip()
-        if not text:
-            raise ConditionError(path, f"'{v}' is not a phrase")
-        items.append((text, prefix))
+        parts = [p.strip() for p in text.split("...")]
+        if not text or not all(parts):
+            raise ConditionError(path, f"'{v}' is not a phrase ('...' goes between words: 'shared ... login')")
+        text, rest = parts[0], _gap_pattern(parts[1:]) if len(parts) > 1 else None
+        items.append((text, prefix, rest))
         words = _TOKEN.findall(text)
         if not words or not text.startswith(words[0]) or (prefix and len(words) == 1):
             unanchored = True  # '*:*', '.env', 'impersonat*': no whole first word to look for
@@ -363,6 +367,14 @@ def _phrases(operand: Any, path: str) -> Phrases:
 
 
 _TOKEN = re.compile(r"[^\W_]+")
+_GAP_WORDS = 2  # '...' in a phrase stands for up to this many words of the same clause
+
+
+def _gap_pattern(parts: list[str]) -> re.Pattern[str]:
+    """What must follow a gapped phrase's first part: each later part after at most
+    _GAP_WORDS words (no clause break between), starting on a word boundary."""
+    gap = rf"(?:[ \t]+[\w'/-]+){{0,{_GAP_WORDS}}}[ \t]+"
+    return re.compile("".join(gap + re.escape(part) for part in parts))
 
 
 @lru_cache(maxsize=4096)
@@ -384,11 +396,17 @@ def find_mention(text: str, phrases: Phrases) -> tuple[int, int] | None:
     negation ("no mfa", "not rotated") is a mention of the weakness itself."""
     if not text or (not phrases.unanchored and phrases.first_words.isdisjoint(_words(text))):
         return None
-    for phrase, prefix in phrases.items:
+    for phrase, prefix, rest in phrases.items:
         start = text.find(phrase)
         while start != -1:
             if _word_start(text, start):
-                end = _extend(text, start + len(phrase), prefix)
+                end: int | None = start + len(phrase)
+                if rest is not None:  # the first part ends a word (plural allowed), the rest follows
+                    first_end = _word_end(text, end)
+                    gapped = rest.match(text, first_end) if first_end is not None else None
+                    end = gapped.end() if gapped else None
+                if end is not None:
+                    end = _extend(text, end, prefix)
                 if end is not None and not _denied(text, start, end):
                     return start, end
             start = text.find(phrase, start + 1)
