@@ -204,7 +204,10 @@ class Compiler:
 
                 def contains_any(f: Facts) -> bool:
                     text = _text(f.get(fact))
-                    return any(n in text for n in needles)
+                    for n in needles:  # noqa: SIM110 - a plain loop, see _every
+                        if n in text:
+                            return True
+                    return False
 
                 return contains_any
             if op == "all":
@@ -298,10 +301,12 @@ def _norm(value: Any) -> Any:
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:  # the common case first
+        return value.lower()
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
-        return " ".join(str(v).lower() for v in value)
+        return " ".join([str(v).lower() for v in value])
     return str(value).lower()
 
 
