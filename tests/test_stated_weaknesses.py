@@ -78,6 +78,7 @@ def test_word_boundaries_plurals_and_prefixes() -> None:
 def test_a_gap_stands_for_up_to_two_words_of_the_same_clause() -> None:
     assert mentions("A shared operator login per line", "shared ... login")
     assert mentions("shared desk logins", "shared ... login")
+    assert mentions('a shared "ops" login', "shared ... login")  # a quoted name is a word
     assert mentions("Accounts are shared by the shift", "account ... shared")
     assert mentions("shared login", "shared ... login")
     assert not mentions("shared a b c login", "shared ... login")  # three words: too far apart

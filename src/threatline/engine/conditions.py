@@ -378,7 +378,7 @@ _GAP_WORDS = 2  # '...' in a phrase stands for up to this many words of the same
 def _gap_pattern(parts: list[str]) -> re.Pattern[str]:
     """What must follow a gapped phrase's first part: each later part after at most
     _GAP_WORDS words (no clause break between), starting on a word boundary."""
-    gap = rf"(?:[ \t]+[\w'/-]+){{0,{_GAP_WORDS}}}[ \t]+"
+    gap = rf"(?:[ \t]+[\w'\"\u2018\u2019\u201c\u201d/-]+){{0,{_GAP_WORDS}}}[ \t]+"
     return re.compile("".join(gap + re.escape(part) for part in parts))
 
 
