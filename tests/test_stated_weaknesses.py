@@ -64,6 +64,7 @@ def test_denial_stops_at_the_clause() -> None:
 def test_a_phrase_carrying_its_own_negation_is_the_weakness() -> None:
     assert mentions("Password sign-in; there is no MFA", "no mfa")
     assert mentions("The key is never rotated", "never rotated")
+    assert mentions("No second approval and no log of what was signed", "no log")
 
 
 def test_word_boundaries_plurals_and_prefixes() -> None:

@@ -450,7 +450,10 @@ def _clause(text: str, start: int, end: int) -> tuple[str, str]:
 
 def _denied(text: str, start: int, end: int) -> bool:
     before, after = _clause(text, start, end)
-    if _negated(_WORD.findall(before)[-_WORDS_BEFORE:]):
+    # A phrase that is itself a negation ("no log", "never rotated") is not undone by an
+    # earlier one in a list of absences: "no second approval and no log of what was signed".
+    own_negation = _negated(_WORD.findall(text[start:end])[:1])
+    if not own_negation and _negated(_WORD.findall(before)[-_WORDS_BEFORE:]):
         return True
     return any(w in _NEGATING_AFTER for w in _WORD.findall(after)[:_WORDS_AFTER])
 
