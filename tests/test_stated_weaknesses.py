@@ -226,3 +226,27 @@ def test_property_the_word_prefilter_never_changes_the_answer(text, raw):
         return  # a phrase of nothing but '*' and spaces is refused at load time
     searched_always = Phrases(phrases.items, phrases.first_words, unanchored=True)
     assert find_mention(text, phrases) == find_mention(text, searched_always)
+
+
+def test_word_gates_come_from_the_top_level_conjunction_only() -> None:
+    from threatline.engine.conditions import word_gates
+
+    cond = {"all": [{"type": "service"}, {"text": {"mentions_any": ["shared ... login", "no mfa"]}}],
+            "any": [{"description": {"mentions_any": ["debug"]}}],
+            "not": {"name": {"mentions_any": ["test"]}}}
+    assert word_gates(cond) == (("text", frozenset({"shared", "no"})),)
+    assert word_gates({"text": {"mentions_any": ["impersonat*"]}}) == ()  # no whole first word
+
+
+def test_word_gates_never_change_a_draft(monkeypatch) -> None:
+    """The engine skips a rule whose mentions_any words are absent from the element's text;
+    drafting with the gates always open gives the same model."""
+    from threatline.engine import draft as engine
+
+    knowledge = load_knowledge()
+    paths = [FIXTURE, Path(__file__).resolve().parents[1] / "examples" / "payments" / "architecture.yaml"]
+    archs = [load_architecture(p, knowledge.control_ids())[0] for p in paths]
+    gated = [draft(a, knowledge).model_dump(mode="json") for a in archs]
+    monkeypatch.setattr(engine, "_through", lambda gates, facts, words: True)
+    assert [draft(a, knowledge).model_dump(mode="json") for a in archs] == gated
+    assert any(engine._prepared(r, knowledge).gates for r in knowledge.rules)

@@ -458,6 +458,35 @@ def _denied(text: str, start: int, end: int) -> bool:
     return any(w in _NEGATING_AFTER for w in _WORD.findall(after)[:_WORDS_AFTER])
 
 
+def word_gates(cond: Any) -> tuple[tuple[str, frozenset[str]], ...]:
+    """For each mentions_any in the condition's top-level conjunction, the fact and the
+    words one of whose phrases must begin with: a text containing none of them fails that
+    conjunct, so the whole condition. The engine checks these on a text's word set before
+    evaluating the condition (most rules that read text hold for few elements)."""
+    gates: list[tuple[str, frozenset[str]]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "all":
+                    walk(value)
+                elif key not in ("any", "not") and isinstance(value, dict) and "mentions_any" in value:
+                    phrases = _phrases(value["mentions_any"], "")
+                    if not phrases.unanchored:
+                        gates.append((str(key), phrases.first_words))
+
+    walk(cond)
+    return tuple(gates)
+
+
+def text_words(value: Any) -> frozenset[str]:
+    """The words of a fact's value as mentions_any reads it (see word_gates)."""
+    return _words(_text(value))
+
+
 def mentions_in(cond: Any) -> list[tuple[str, Phrases]]:
     """Every (fact, phrases) a condition tests with mentions_any, outside a `not`: what a
     {stated} quote is looked for in. The condition is assumed compiled (valid)."""

@@ -16,7 +16,15 @@ from typing import Any
 
 from threatline import __version__
 from threatline.engine import scoring
-from threatline.engine.conditions import Phrases, _norm, find_mention, mention_sentence, mentions_in
+from threatline.engine.conditions import (
+    Phrases,
+    _norm,
+    find_mention,
+    mention_sentence,
+    mentions_in,
+    text_words,
+    word_gates,
+)
 from threatline.engine.facts import AppliedControl, ArchitectureView, ElementFacts
 from threatline.engine.ids import stable_id
 from threatline.engine.knowledge import (
@@ -80,6 +88,8 @@ class _PreparedRule:
     pins: dict[str, Pin]  # values of INDEX_FACTS its condition requires (see pinned_values)
     # (fact, phrases) its condition looks for with mentions_any, when a template quotes them
     stated: tuple[tuple[str, Phrases], ...] = ()
+    # (fact, words) its condition needs one of in that fact's text (see word_gates)
+    gates: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 def _admits(pins: dict[str, Pin], facts: tuple[str, ...], values: tuple[Any, ...]) -> bool:
@@ -89,6 +99,18 @@ def _admits(pins: dict[str, Pin], facts: tuple[str, ...], values: tuple[Any, ...
             allowed, excluded = pin
             if (allowed is not None and value not in allowed) or value in excluded:
                 return False
+    return True
+
+
+def _through(gates: tuple[tuple[str, frozenset[str]], ...], facts: dict[str, Any],
+             words: dict[str, frozenset[str]]) -> bool:
+    """Whether the element's texts pass a rule's word gates (each fact's words read once)."""
+    for fact, first_words in gates:
+        found = words.get(fact)
+        if found is None:
+            found = words[fact] = text_words(facts.get(fact))
+        if first_words.isdisjoint(found):
+            return False
     return True
 
 
@@ -102,6 +124,7 @@ def _prepared(rule: Rule, knowledge: Knowledge) -> _PreparedRule:
             description=Template(rule.description),
             pins=pinned_values(rule.when, INDEX_FACTS[rule.applies_to]),
             stated=tuple(mentions_in(rule.when)) if rule.uses_stated() else (),
+            gates=word_gates(rule.when),
         )
         entry = cache[id(rule)] = (rule, prepared)
     return entry[1]
@@ -157,9 +180,13 @@ def _match_threats(elements: list[ElementFacts], view: ArchitectureView, knowled
         rules_here = candidates.get(group)
         if rules_here is None:
             rules_here = candidates[group] = [
-                rule for rule in by_kind[ef.kind] if _admits(_prepared(rule, knowledge).pins, index_facts, group[1])
+                (rule, _prepared(rule, knowledge).gates) for rule in by_kind[ef.kind]
+                if _admits(_prepared(rule, knowledge).pins, index_facts, group[1])
             ]
-        for rule in rules_here:
+        words: dict[str, frozenset[str]] = {}  # the element's text facts as word sets
+        for rule, gates in rules_here:
+            if gates and not _through(gates, ef.facts, words):
+                continue
             if rule.predicate is None or not rule.predicate(ef.facts):
                 continue
             matches.append((rule, ef))
