@@ -165,11 +165,14 @@ def match_threats(elements: list[ElementFacts], view: ArchitectureView, knowledg
 def _match_threats(elements: list[ElementFacts], view: ArchitectureView, knowledge: Knowledge) -> dict[str, Threat]:
     custom = _custom_controls(view.arch)
     zone_names = {z.id: z.label for z in view.arch.zones}
-    by_kind: dict[str, list[Rule]] = {"component": [], "flow": [], "zone": []}
+    # Each rule with its pins and word gates, per kind of element it applies to.
+    by_kind: dict[str, list[tuple[Rule, dict[str, Pin], tuple[tuple[str, frozenset[str]], ...]]]] = {
+        "component": [], "flow": [], "zone": []}
     for rule in knowledge.rules:
-        by_kind[rule.applies_to].append(rule)
+        prepared = _prepared(rule, knowledge)
+        by_kind[rule.applies_to].append((rule, prepared.pins, prepared.gates))
     # Rules that can hold for elements with these values of INDEX_FACTS, per kind.
-    candidates: dict[tuple[str, tuple[Any, ...]], list[Rule]] = {}
+    candidates: dict[tuple[str, tuple[Any, ...]], list[tuple[Rule, tuple[tuple[str, frozenset[str]], ...]]]] = {}
     # Which rules hold where first; threats are built afterwards, only for matches
     # that no more specific rule on the same element retires (building is the costly part).
     matches: list[tuple[Rule, ElementFacts]] = []
@@ -180,8 +183,8 @@ def _match_threats(elements: list[ElementFacts], view: ArchitectureView, knowled
         rules_here = candidates.get(group)
         if rules_here is None:
             rules_here = candidates[group] = [
-                (rule, _prepared(rule, knowledge).gates) for rule in by_kind[ef.kind]
-                if _admits(_prepared(rule, knowledge).pins, index_facts, group[1])
+                (rule, gates) for rule, pins, gates in by_kind[ef.kind]
+                if not pins or _admits(pins, index_facts, group[1])
             ]
         words: dict[str, frozenset[str]] = {}  # the element's text facts as word sets
         for rule, gates in rules_here:
