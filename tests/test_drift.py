@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import shutil
 import tomllib
 from datetime import timedelta
@@ -846,3 +847,23 @@ def test_rerun_on_some_elements_gives_exactly_the_full_drafts_threats(path):
                     zones={z.id: ["c"] for z in arch.zones[::2]})
     expected = [t for t in result.model.threats if t.target in some.targets()]
     assert key(threats_for(arch, result.knowledge, some)) == key(expected)
+
+
+def test_a_rerun_split_over_two_processes_reports_what_one_process_does(ws, monkeypatch):
+    """On a large change drift re-runs half the rules in a forked child (threatline.parallel);
+    forced on for this small one, every output field must equal the one-process run."""
+    from threatline import drift_service, parallel
+
+    edit_arch(ws, "    to: api-gateway\n    protocol: https\n", "    to: api-gateway\n    protocol: http\n")
+    monkeypatch.setenv("THREATLINE_PARALLEL", "0")
+    alone = check_json(ws)
+    assert alone["items"], alone
+
+    forks = []
+    monkeypatch.delenv("THREATLINE_PARALLEL")
+    monkeypatch.setattr(drift_service, "FORK_FROM_COST", 0)
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    real = parallel.can_fork
+    monkeypatch.setattr(parallel, "can_fork", lambda: forks.append(real()) or forks[-1])
+    assert check_json(ws) == alone
+    assert forks == [True] or not hasattr(os, "fork")

@@ -210,3 +210,30 @@ def test_rerun_on_any_part_gives_the_full_drafts_threats(knowledge, doc, data):
         assert part.component(c).facts == whole.component(c).facts, c
     for f in flows:
         assert part.flow(part.flows_by_id[f]).facts == whole.flow(whole.flows_by_id[f]).facts, f
+
+
+@PROPERTY
+@given(larger_architectures(), st.data())
+def test_a_rerun_split_in_two_gives_the_whole_reruns_threats_in_order(knowledge, doc, data):
+    """drift re-runs the first half of a large scope in a second process and joins the
+    lists: the first part's threats followed by the second's must be the whole list."""
+    arch = _valid(doc)
+    if arch is None:
+        return
+    from threatline.drift.affected import Affected
+    from threatline.drift.rerun import split_in_two
+
+    comps = data.draw(st.lists(st.sampled_from([c.id for c in arch.components]), unique=True))
+    flows = data.draw(st.lists(st.sampled_from([f.id for f in arch.flows]), unique=True)) if arch.flows else []
+    zones = data.draw(st.lists(st.sampled_from([z.id for z in arch.zones]), unique=True))
+    scope = Affected(components={c: ["x"] for c in comps}, flows={f: ["y"] for f in flows}, zones={z: ["z"] for z in zones})
+    first, second = split_in_two(arch, scope)
+    assert first.components.keys() | second.components.keys() == scope.components.keys()
+    assert not first.components.keys() & second.components.keys()
+    assert first.flows.keys() | second.flows.keys() == scope.flows.keys()
+    assert not first.flows.keys() & second.flows.keys()
+    assert second.zones == scope.zones and not first.zones
+    view = view_for(arch, knowledge, scope)
+    whole = [t.model_dump() for t in threats_for(arch, knowledge, scope, view)]
+    joined = threats_for(arch, knowledge, first, view) + threats_for(arch, knowledge, second, view)
+    assert [t.model_dump() for t in joined] == whole
