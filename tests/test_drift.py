@@ -850,8 +850,9 @@ def test_rerun_on_some_elements_gives_exactly_the_full_drafts_threats(path):
 
 
 def test_a_rerun_split_over_two_processes_reports_what_one_process_does(ws, monkeypatch):
-    """On a large change drift re-runs half the rules in a forked child (threatline.parallel);
-    forced on for this small one, every output field must equal the one-process run."""
+    """On a large architecture drift diffs, computes the old facts and re-runs half the rules
+    in forked children (threatline.parallel); forced on for this small one, every output
+    field must equal the one-process run."""
     from threatline import drift_service, parallel
 
     edit_arch(ws, "    to: api-gateway\n    protocol: https\n", "    to: api-gateway\n    protocol: http\n")
@@ -862,8 +863,29 @@ def test_a_rerun_split_over_two_processes_reports_what_one_process_does(ws, monk
     forks = []
     monkeypatch.delenv("THREATLINE_PARALLEL")
     monkeypatch.setattr(drift_service, "FORK_FROM_COST", 0)
+    monkeypatch.setattr(drift_service, "FORK_FROM_ELEMENTS", 0)
     monkeypatch.setattr(parallel, "_cores", lambda: 2)
     real = parallel.can_fork
     monkeypatch.setattr(parallel, "can_fork", lambda: forks.append(real()) or forks[-1])
     assert check_json(ws) == alone
-    assert forks == [True] or not hasattr(os, "fork")
+    # The diff, the facts as they were, and the first half of the re-run.
+    assert forks == [True] * 3 or not hasattr(os, "fork")
+
+
+@pytest.mark.parametrize("forked", [False, True])
+def test_a_hand_broken_snapshot_line_is_a_clear_error(ws, monkeypatch, forked):
+    from threatline import drift_service, parallel
+
+    if forked:  # the diff then runs in a child; its failure must surface the same way
+        monkeypatch.setattr(drift_service, "FORK_FROM_ELEMENTS", 0)
+        monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    path = ws / "threatmodel.yaml"
+    text = path.read_text(encoding="utf-8")
+    broken = text.replace('{\\"classification\\":\\"restricted\\"', '{\\"classification\\":restricted', 1)
+    assert broken != text
+    path.write_text(broken, encoding="utf-8")
+    edit_arch(ws, "    to: api-gateway\n    protocol: https\n", "    to: api-gateway\n    protocol: http\n")
+    res = check(ws)
+    assert res.exit_code == 2, res.output
+    assert "architecture.snapshot" in res.output and "re-draft the model" in res.output
+    assert "Traceback" not in res.output

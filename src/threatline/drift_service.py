@@ -14,14 +14,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from threatline.drift.affected import Affected, Weights, affected
 from threatline.drift.diff import Change, diff
 from threatline.drift.impact import ChangeImpact, ImpactItem, by_change, impact, superseders
-from threatline.drift.rerun import narrowed, rerun_cost, split_in_two, threats_for, view_for
+from threatline.drift.rerun import (
+    narrowed,
+    previous_facts,
+    rerun_cost,
+    split_in_two,
+    threats_for,
+    view_for,
+)
 from threatline.drift.snapshot import Snapshot, baseline_attrs, baseline_key, stored_snapshot
 from threatline.drift.state import AcceptanceInfo, ModelInfo, OpenItem
-from threatline.engine.facts import ArchitectureView
 from threatline.engine.knowledge import Knowledge
 from threatline.formats.arch_lines import ElementLines
 from threatline.formats.architecture_yaml import start_loading_architecture
@@ -33,6 +40,8 @@ from threatline.model.threatmodel import SEVERITY_ORDER, Threat
 from threatline.parallel import start_forked
 from threatline.store.directory import ModelStore
 from threatline.store.index import file_sha256, load_info, start_model_hash, version_exists
+
+T = TypeVar("T")
 
 CURRENT, DRIFT, NEEDS_REVIEW, UNPUBLISHED, NO_SNAPSHOT = "current", "drift", "needs-review", "unpublished", "no-snapshot"
 
@@ -162,16 +171,51 @@ def analyse(
 
 # Below this cost (in flows, ~0.4 ms each) a second process costs more than it saves.
 FORK_FROM_COST = 500
+# Below this size (components and flows) diffing in a second process costs more than it saves.
+FORK_FROM_ELEMENTS = 3000
 
 
-def _rerun(arch: Architecture, knowledge: Knowledge, scope: Affected, view: ArchitectureView) -> list[Threat]:
-    """threats_for(scope), its first half on a second core when the scope is large."""
-    if rerun_cost(arch, scope) < FORK_FROM_COST:
-        return threats_for(arch, knowledge, scope, view)
-    first, second = split_in_two(arch, scope)
-    first_threats = start_forked(lambda: threats_for(arch, knowledge, first, view))
-    second_threats = threats_for(arch, knowledge, second, view)
-    return first_threats() + second_threats
+def _here(job: Callable[[], T]) -> Callable[[], T]:
+    return job
+
+
+def _all_zone_threats(arch: Architecture, knowledge: Knowledge) -> list[Threat]:
+    """Every zone's threats: a zone's facts read the whole architecture and nothing a
+    re-run scope decides, so they can be computed before the changes are known."""
+    return threats_for(arch, knowledge, Affected(zones={z.id: [] for z in arch.zones}))
+
+
+def _changes(old: Snapshot, arch: Architecture) -> tuple[list[Change], Affected]:
+    changes = diff(old, Snapshot.from_architecture(arch))
+    return changes, (affected(changes, arch, Weights(arch)) if changes else Affected())
+
+
+def _rerun(arch: Architecture, knowledge: Knowledge, changes: list[Change], touched: Affected,
+           zone_threats: list[Threat] | None) -> tuple[Affected, list[Threat]]:
+    """narrowed(touched) and its threats_for(), spread over two cores when the work is large.
+
+    `zone_threats`, every zone's (narrowing keeps every zone), when already computed. While
+    this process computes the current facts, a child computes the facts as they were
+    (narrowing's other half); then the components and flows left are split in two. Each
+    child's result is exactly what this process would compute (threatline.parallel), and
+    the parts are joined in threats_for's order: components, flows, zones."""
+    fork = start_forked if rerun_cost(arch, touched) >= FORK_FROM_COST else _here
+    previous = fork(lambda: previous_facts(touched, changes, arch, knowledge))
+    if zone_threats is None:
+        zone_threats = threats_for(arch, knowledge, Affected(zones=dict(touched.zones)))
+    else:
+        zone_threats = [t for t in zone_threats if t.target in touched.zones]
+    view = view_for(arch, knowledge, touched)
+    scope = narrowed(touched, changes, arch, knowledge, view, previous())
+    rest = Affected(components=scope.components, flows=scope.flows)
+    if rerun_cost(arch, rest) >= FORK_FROM_COST:
+        first, second = split_in_two(arch, rest)
+        first_threats = start_forked(lambda: threats_for(arch, knowledge, first, view))
+        second_threats = threats_for(arch, knowledge, second, view)
+        threats = first_threats() + second_threats
+    else:
+        threats = threats_for(arch, knowledge, rest, view)
+    return scope, threats + zone_threats
 
 
 def _analyse(
@@ -208,18 +252,23 @@ def _analyse(
     grouped: list[ChangeImpact] = []
     # The very file the model was drafted from has the snapshot the model holds.
     same_file = bool(info.architecture_sha256) and info.architecture_sha256 == file_sha256(architecture)
+    touched = Affected()
+    zone_threats: list[Threat] | None = None
     if old is not None and not same_file:
+        # On a large architecture the diff runs on a second core while this process drafts
+        # the zones, which any change may reach and which need no diff.
+        large = len(arch.components) + len(arch.flows) >= FORK_FROM_ELEMENTS
+        found = (start_forked if large else _here)(lambda: _changes(old, arch))
+        if large:
+            zone_threats = _all_zone_threats(arch, knowledge)
         try:
-            changes = diff(old, Snapshot.from_architecture(arch))
+            changes, touched = found()
         except ValueError as exc:  # a hand-edited snapshot line that is not JSON
             raise InputError([Diagnostic(file=str(model_path), key="architecture.snapshot", message=str(exc),
                                          hint="re-draft the model to record a fresh snapshot")]) from None
     if changes:
         weights = Weights(arch)
-        touched = affected(changes, arch, weights)
-        view = view_for(arch, knowledge, touched)
-        scope = narrowed(touched, changes, arch, knowledge, view)
-        fresh = _rerun(arch, knowledge, scope, view)
+        scope, fresh = _rerun(arch, knowledge, changes, touched, zone_threats)
         items = impact(changes, info, fresh, scope, weights, superseders(knowledge.rules))
         grouped = by_change(changes, items, weights)
     return Analysis(

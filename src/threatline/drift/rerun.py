@@ -155,15 +155,44 @@ def _previous(arch: Architecture, changes: list[Change]) -> Architecture:
     return _part(arch, list(components.values()), list(flows.values()))
 
 
-def _same_facts(a: ElementFacts, b: ElementFacts) -> bool:
+def _comparable(ef: ElementFacts) -> tuple[Any, ...]:
     """Everything a rule, the scoring and a threat's recorded fields read of an element
     (names only reach a threat's text, which drift does not compare)."""
-    return (a.facts == b.facts and a.controls == b.controls and sorted(a.data) == sorted(b.data)
-            and a.elements == b.elements)
+    return ef.facts, ef.controls, sorted(ef.data), ef.elements
+
+
+def _candidates(scope: Affected, changes: list[Change]) -> set[str]:
+    """The components narrowing may drop: none when a change is not of a component or a
+    flow, or is a probable rename (those keep the whole scope), else those in the scope
+    that no change is on."""
+    if scope.everything or not changes or any(
+        c.element not in ("component", "flow") or c.kind == RENAMED for c in changes
+    ):
+        return set()
+    direct = {c.id for c in changes if c.kind != REMOVED}
+    return {cid for cid in scope.components if cid not in direct}
+
+
+PreviousFacts = dict[str, tuple[Any, ...]]
+
+
+def previous_facts(scope: Affected, changes: list[Change], arch: Architecture, knowledge: Knowledge) -> PreviousFacts:
+    """The half of narrowing that reads the architecture as it was: the facts the snapshot's
+    architecture gives the components narrowing may drop (none when it may drop none).
+    Independent of the current facts, so drift computes it on a second core meanwhile."""
+    candidates = _candidates(scope, changes)
+    if not candidates:
+        return {}
+    try:
+        before = _previous(arch, changes)
+    except ValueError:  # a snapshot value the model no longer accepts: keep the whole scope
+        return {}
+    old_view = _view_around(before, candidates, knowledge)
+    return {cid: _comparable(old_view.component(cid)) for cid in candidates if cid in old_view.components}
 
 
 def narrowed(scope: Affected, changes: list[Change], arch: Architecture, knowledge: Knowledge,
-             view: ArchitectureView | None = None) -> Affected:
+             view: ArchitectureView | None = None, previous: PreviousFacts | None = None) -> Affected:
     """The scope without the components whose facts the changes leave exactly as they were,
     and without the flows whose endpoints' facts are all unchanged.
 
@@ -182,29 +211,23 @@ def narrowed(scope: Affected, changes: list[Change], arch: Architecture, knowled
     Only changes of components and flows are narrowed; a change to a zone, a data asset,
     the baseline or an organisation control, or a probable rename, keeps the whole scope.
     `view`, from view_for() on `scope`, gives the current facts (and keeps them for
-    threats_for()).
+    threats_for()); `previous`, from previous_facts() on the same arguments, saves
+    computing the old ones here.
     """
-    if scope.everything or not changes or any(
-        c.element not in ("component", "flow") or c.kind == RENAMED for c in changes
-    ):
-        return scope
-    direct = {c.id for c in changes if c.kind != REMOVED}
-    candidates = {cid for cid in scope.components if cid not in direct}
+    if previous is None:
+        previous = previous_facts(scope, changes, arch, knowledge)
+    candidates = _candidates(scope, changes) if previous else set()
     if not candidates:
         return scope
-    try:
-        before = _previous(arch, changes)
-    except ValueError:  # a snapshot value the model no longer accepts: keep the whole scope
-        return scope
     new_view = view if view is not None else _view_around(arch, candidates, knowledge)
-    old_view = _view_around(before, candidates, knowledge)
     unchanged = {
         cid for cid in candidates
-        if cid in new_view.components and cid in old_view.components
-        and _same_facts(new_view.component(cid), old_view.component(cid))
+        if cid in new_view.components and cid in previous
+        and _comparable(new_view.component(cid)) == previous[cid]
     }
     if not unchanged:
         return scope
+    direct = {c.id for c in changes if c.kind != REMOVED}
     reached = set(scope.components) - unchanged  # components whose facts changed (or were changed)
     flows = {f.id: f for f in arch.flows}
     kept_flows = {
