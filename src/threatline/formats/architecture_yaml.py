@@ -211,7 +211,10 @@ def start_loading_architecture(path: Path) -> Callable[[set[str]], tuple[Archite
     pool.shutdown(wait=False)
 
     def finish(known_controls: set[str]) -> tuple[Architecture, list[Diagnostic]]:
-        job.result()  # raises the parser's error, if any
+        try:
+            job.result()  # raises the parser's error, if any
+        finally:
+            pool.shutdown(wait=True)  # the thread gone, not just done: a later fork() wants no other thread
         with gc_paused():
             data, locator = parsed.pop()
             return parse_architecture(data, str(path), locator, known_controls)

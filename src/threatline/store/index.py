@@ -198,7 +198,13 @@ def start_model_hash(store: ModelStore) -> Callable[[], str] | None:
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-sha256")
     job = pool.submit(file_sha256, store.path)
     pool.shutdown(wait=False)
-    return job.result
+
+    def result() -> str:
+        digest = job.result()
+        pool.shutdown(wait=True)  # the thread gone, not just done: a later fork() wants no other thread
+        return digest
+
+    return result
 
 
 def load_info(store: ModelStore, model_sha256: Callable[[], str] | None = None) -> ModelInfo:
