@@ -237,7 +237,9 @@ def test_display_names_do_not_change_ids(knowledge, example_text):
     data["system"]["name"] = "Renamed system"
     for key in ("zones", "components", "flows", "data"):
         for item in data[key]:
-            item["name"] = f"Renamed {item['id']} ({key})"
+            # A data asset's name says what it is ("CVV"), which rules may read: keep its words.
+            kept = f": {item.get('name', '')}" if key == "data" else ""
+            item["name"] = f"Renamed {item['id']} ({key}){kept}"
     before, _ = _draft(example_text, knowledge)
     after, _ = _draft(dump_yaml(data), knowledge)
     assert _identity(after) == _identity(before)
