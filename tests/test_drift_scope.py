@@ -237,3 +237,43 @@ def test_a_rerun_split_in_two_gives_the_whole_reruns_threats_in_order(knowledge,
     whole = [t.model_dump() for t in threats_for(arch, knowledge, scope, view)]
     joined = threats_for(arch, knowledge, first, view) + threats_for(arch, knowledge, second, view)
     assert [t.model_dump() for t in joined] == whole
+
+
+@PROPERTY
+@given(larger_architectures(), st.data())
+def test_baseline_matched_per_element_gives_the_indexed_facts(knowledge, doc, data):
+    """drift's partial views match baseline selectors per element (few elements are asked
+    for); every key and combination must pick exactly what the whole-architecture index picks."""
+    from test_drift import TAGS
+
+    arch = _valid(doc)
+    if arch is None:
+        return
+    keys = {
+        "zone": st.sampled_from([z.id for z in arch.zones]),
+        "type": st.sampled_from(TYPES),
+        "component": st.sampled_from([c.id for c in arch.components]),
+        "tag": st.sampled_from(TAGS),
+    }
+    if arch.flows:
+        keys["flow"] = st.sampled_from([f.id for f in arch.flows])
+    baseline = []
+    for _ in range(data.draw(st.integers(1, 5))):
+        chosen = data.draw(st.lists(st.sampled_from(sorted(keys)), unique=True, max_size=2))
+        baseline.append({"control": data.draw(st.sampled_from(CONTROLS)),
+                         "applies_to": {k: data.draw(keys[k]) for k in chosen}})
+    doc = {**doc, "baseline": baseline}
+    arch = _valid(doc)
+    if arch is None:
+        return
+    indexed = ArchitectureView(arch, knowledge.implied(), knowledge.aliases)
+    per_element = ArchitectureView(arch, knowledge.implied(), knowledge.aliases, baseline_per_element=True)
+    for c in arch.components:
+        a, b = indexed.component(c.id), per_element.component(c.id)
+        assert (a.facts, a.controls) == (b.facts, b.controls), c.id
+    for f in arch.flows:
+        a, b = indexed.flow(f), per_element.flow(f)
+        assert (a.facts, a.controls) == (b.facts, b.controls), f.id
+    for z in arch.zones:
+        a, b = indexed.zone(z), per_element.zone(z)
+        assert (a.facts, a.controls) == (b.facts, b.controls), z.id

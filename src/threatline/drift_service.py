@@ -29,6 +29,7 @@ from threatline.drift.rerun import (
 )
 from threatline.drift.snapshot import Snapshot, baseline_attrs, baseline_key, stored_snapshot
 from threatline.drift.state import AcceptanceInfo, ModelInfo, OpenItem
+from threatline.engine.facts import ReachMap, reach_map
 from threatline.engine.knowledge import Knowledge
 from threatline.formats.arch_lines import ElementLines
 from threatline.formats.architecture_yaml import start_loading_architecture
@@ -191,21 +192,21 @@ def _changes(old: Snapshot, arch: Architecture) -> tuple[list[Change], Affected]
 
 
 def _rerun(arch: Architecture, knowledge: Knowledge, changes: list[Change], touched: Affected,
-           zone_threats: list[Threat] | None) -> tuple[Affected, list[Threat]]:
+           zone_threats: list[Threat] | None, reach: ReachMap | None) -> tuple[Affected, list[Threat]]:
     """narrowed(touched) and its threats_for(), spread over two cores when the work is large.
 
-    `zone_threats`, every zone's (narrowing keeps every zone), when already computed. While
-    this process computes the current facts, a child computes the facts as they were
-    (narrowing's other half); then the components and flows left are split in two. Each
-    child's result is exactly what this process would compute (threatline.parallel), and
-    the parts are joined in threats_for's order: components, flows, zones."""
+    `zone_threats`, every zone's (narrowing keeps every zone), and `reach`, reach_map(arch),
+    when already computed. While this process computes the current facts, a child computes
+    the facts as they were (narrowing's other half); then the components and flows left are
+    split in two. Each child's result is exactly what this process would compute
+    (threatline.parallel), and the parts are joined in threats_for's order: components, flows, zones."""
     fork = start_forked if rerun_cost(arch, touched) >= FORK_FROM_COST else _here
     previous = fork(lambda: previous_facts(touched, changes, arch, knowledge))
     if zone_threats is None:
         zone_threats = threats_for(arch, knowledge, Affected(zones=dict(touched.zones)))
     else:
         zone_threats = [t for t in zone_threats if t.target in touched.zones]
-    view = view_for(arch, knowledge, touched)
+    view = view_for(arch, knowledge, touched, reach)
     scope = narrowed(touched, changes, arch, knowledge, view, previous())
     rest = Affected(components=scope.components, flows=scope.flows)
     if rerun_cost(arch, rest) >= FORK_FROM_COST:
@@ -254,13 +255,15 @@ def _analyse(
     same_file = bool(info.architecture_sha256) and info.architecture_sha256 == file_sha256(architecture)
     touched = Affected()
     zone_threats: list[Threat] | None = None
+    reach: ReachMap | None = None
     if old is not None and not same_file:
         # On a large architecture the diff runs on a second core while this process drafts
-        # the zones, which any change may reach and which need no diff.
+        # the zones and maps what reaches each component, which need no diff.
         large = len(arch.components) + len(arch.flows) >= FORK_FROM_ELEMENTS
         found = (start_forked if large else _here)(lambda: _changes(old, arch))
         if large:
             zone_threats = _all_zone_threats(arch, knowledge)
+            reach = reach_map(arch)
         try:
             changes, touched = found()
         except ValueError as exc:  # a hand-edited snapshot line that is not JSON
@@ -268,7 +271,7 @@ def _analyse(
                                          hint="re-draft the model to record a fresh snapshot")]) from None
     if changes:
         weights = Weights(arch)
-        scope, fresh = _rerun(arch, knowledge, changes, touched, zone_threats)
+        scope, fresh = _rerun(arch, knowledge, changes, touched, zone_threats, reach)
         items = impact(changes, info, fresh, scope, weights, superseders(knowledge.rules))
         grouped = by_change(changes, items, weights)
     return Analysis(

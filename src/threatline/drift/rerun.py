@@ -33,7 +33,7 @@ from typing import Any
 from threatline.drift.affected import Affected
 from threatline.drift.diff import ADDED, REMOVED, RENAMED, Change
 from threatline.engine.draft import match_threats
-from threatline.engine.facts import ArchitectureView, ElementFacts, reach_map
+from threatline.engine.facts import ArchitectureView, ElementFacts, ReachMap, reach_map
 from threatline.engine.knowledge import Knowledge
 from threatline.model.architecture import Architecture, Component, Flow
 from threatline.model.threatmodel import Threat
@@ -48,7 +48,8 @@ def _part(arch: Architecture, components: list[Component], flows: list[Flow]) ->
     )
 
 
-def _view_around(arch: Architecture, core: set[str], knowledge: Knowledge) -> ArchitectureView:
+def _view_around(arch: Architecture, core: set[str], knowledge: Knowledge, reach: ReachMap | None = None
+                 ) -> ArchitectureView:
     """A view giving the components in `core` (and the flows between them and others) the
     facts the full view gives them: every flow touching the core and the components at
     their other ends, in document order."""
@@ -56,8 +57,10 @@ def _view_around(arch: Architecture, core: set[str], knowledge: Knowledge) -> Ar
     ends = core | {f.source for f in near} | {f.target for f in near}
     # What reaches a component through chains of proxies and gateways runs beyond the part:
     # the reach.* facts read the map of the whole architecture.
+    # Few of the part's elements have their facts asked for: match the baseline per element.
     return ArchitectureView(_part(arch, [c for c in arch.components if c.id in ends], near),
-                            knowledge.implied(), knowledge.aliases, reach=reach_map(arch))
+                            knowledge.implied(), knowledge.aliases, reach=reach or reach_map(arch),
+                            baseline_per_element=True)
 
 
 def _core(arch: Architecture, scope: Affected) -> set[str]:
@@ -71,10 +74,12 @@ def _core(arch: Architecture, scope: Affected) -> set[str]:
     return core
 
 
-def view_for(arch: Architecture, knowledge: Knowledge, scope: Affected) -> ArchitectureView:
+def view_for(arch: Architecture, knowledge: Knowledge, scope: Affected, reach: ReachMap | None = None
+             ) -> ArchitectureView:
     """One view serving both narrowed() and threats_for() on `scope` or any part of it:
-    facts are computed once and shared by the two (a narrowed scope reads a subset of them)."""
-    return _view_around(arch, _core(arch, scope), knowledge)
+    facts are computed once and shared by the two (a narrowed scope reads a subset of them).
+    `reach`, reach_map(arch) when already computed."""
+    return _view_around(arch, _core(arch, scope), knowledge, reach)
 
 
 def threats_for(arch: Architecture, knowledge: Knowledge, scope: Affected,

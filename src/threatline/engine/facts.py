@@ -447,9 +447,11 @@ class ArchitectureView:
     """Indexes an architecture and derives facts; built once per draft."""
 
     def __init__(self, arch: Architecture, implied: dict[str, dict[str, Any]], aliases: dict[str, str],
-                 reach: ReachMap | None = None):
+                 reach: ReachMap | None = None, baseline_per_element: bool = False):
         """`reach`: reach_map() of the whole architecture when `arch` is only part of it
-        (drift.rerun); computed from `arch` on first use otherwise."""
+        (drift.rerun); computed from `arch` on first use otherwise. `baseline_per_element`:
+        match the baseline selectors against each element when its facts are asked for,
+        rather than index every element first (for views of which few elements are used)."""
         self.arch = arch
         self._reach = reach
         self.aliases = aliases
@@ -464,7 +466,11 @@ class ArchitectureView:
             self.inbound[f.target].append(f)
         self._implied = implied
         self._ancestors: dict[str, list[str]] = {z: self._chain(z) for z in self.zones}
-        self._baseline_components, self._baseline_flows, self._baseline_zones = self._match_baseline()
+        self._baseline_per_element = baseline_per_element
+        if baseline_per_element:
+            self._baseline_components, self._baseline_flows, self._baseline_zones = {}, {}, {}
+        else:
+            self._baseline_components, self._baseline_flows, self._baseline_zones = self._match_baseline()
         self._component_facts: dict[str, ElementFacts] = {}
         self._flow_controls: dict[str, set[str]] = {}
         self._zone_index: _ZoneIndex | None = None
@@ -565,6 +571,58 @@ class ArchitectureView:
                 zones.setdefault(zid, []).append(b)
         return comps, flows, zones
 
+    # The baseline controls whose selectors pick one element: what _selector_hits gives,
+    # decided for that element alone (baseline_per_element) or read from _match_baseline.
+    def _baseline_of_component(self, cid: str) -> list[BaselineControl]:
+        if not self._baseline_per_element:
+            return self._baseline_components.get(cid, [])
+        found = self._baseline_components.get(cid)
+        if found is None:
+            c = self.components[cid]
+            ancestors = self._ancestors.get(c.zone, [])
+            tags = {t for d in c.stores if d in self.data for t in self.data[d].tags}
+            found = self._baseline_components[cid] = [
+                b for b in self.arch.baseline
+                if b.applies_to.flow is None
+                and (b.applies_to.zone is None or b.applies_to.zone in ancestors)
+                and (b.applies_to.type is None or b.applies_to.type == c.type)
+                and (b.applies_to.component is None or b.applies_to.component == cid)
+                and (b.applies_to.tag is None or b.applies_to.tag in tags)
+            ]
+        return found
+
+    def _baseline_of_flow(self, f: Flow) -> list[BaselineControl]:
+        if not self._baseline_per_element:
+            return self._baseline_flows.get(f.id, [])
+        found = self._baseline_flows.get(f.id)
+        if found is None:
+            ends = (f.source, f.target)
+            zones = {z for e in ends for z in self._ancestors.get(self.components[e].zone, [])}
+            tags = {t for d in f.data if d in self.data for t in self.data[d].tags}
+            target_type = self.components[f.target].type
+            found = self._baseline_flows[f.id] = [
+                b for b in self.arch.baseline
+                if (b.applies_to.flow is None or b.applies_to.flow == f.id)
+                and (b.applies_to.zone is None or b.applies_to.zone in zones)
+                and (b.applies_to.type is None or b.applies_to.type == target_type)
+                and (b.applies_to.component is None or b.applies_to.component in ends)
+                and (b.applies_to.tag is None or b.applies_to.tag in tags)
+            ]
+        return found
+
+    def _baseline_of_zone(self, zid: str) -> list[BaselineControl]:
+        if not self._baseline_per_element:
+            return self._baseline_zones.get(zid, [])
+        found = self._baseline_zones.get(zid)
+        if found is None:
+            found = self._baseline_zones[zid] = [
+                b for b in self.arch.baseline
+                if b.applies_to.component is None and b.applies_to.flow is None
+                and b.applies_to.type is None and b.applies_to.tag is None
+                and (b.applies_to.zone is None or b.applies_to.zone in self._ancestors[zid])
+            ]
+        return found
+
     def _apply_implied(self, kind: str, facts: dict[str, Any], controls: dict[str, AppliedControl]) -> None:
         for control_id, by_kind in self._implied.items():
             pred = by_kind.get(kind)
@@ -576,7 +634,7 @@ class ArchitectureView:
         cached = self._flow_controls.get(f.id)
         if cached is None:
             found = {self.canonical(k) for k in f.controls}
-            found |= {self.canonical(b.control) for b in self._baseline_flows.get(f.id, [])}
+            found |= {self.canonical(b.control) for b in self._baseline_of_flow(f)}
             own = {"protocol": f.protocol.value, "encrypted": encrypted_in_transit(f),
                    "authentication": f.authentication.value}
             for control_id, by_kind in self._implied.items():
@@ -679,7 +737,7 @@ class ArchitectureView:
         controls: dict[str, AppliedControl] = {}
         for k in c.controls:
             controls.setdefault(self.canonical(k), AppliedControl(self.canonical(k), "declared"))
-        for b in self._baseline_components.get(cid, []):
+        for b in self._baseline_of_component(cid):
             k = self.canonical(b.control)
             controls.setdefault(k, AppliedControl(k, "baseline", b.note))
         if inbound:
@@ -748,7 +806,7 @@ class ArchitectureView:
         controls: dict[str, AppliedControl] = {}
         for k in f.controls:
             controls.setdefault(self.canonical(k), AppliedControl(self.canonical(k), "declared"))
-        for b in self._baseline_flows.get(f.id, []):
+        for b in self._baseline_of_flow(f):
             k = self.canonical(b.control)
             controls.setdefault(k, AppliedControl(k, "baseline", b.note))
         self._apply_implied("flow", facts, controls)
@@ -833,7 +891,7 @@ class ArchitectureView:
             "inbound.from_trust": TRUST_ORDER[index.entering_trust[z.id]] if z.id in index.entering_trust else None,
         }
         controls: dict[str, AppliedControl] = {}
-        for b in self._baseline_zones.get(z.id, []):
+        for b in self._baseline_of_zone(z.id):
             k = self.canonical(b.control)
             controls.setdefault(k, AppliedControl(k, "baseline", b.note))
         self._apply_implied("zone", facts, controls)
