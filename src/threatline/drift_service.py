@@ -207,7 +207,7 @@ def _rerun(arch: Architecture, knowledge: Knowledge, changes: list[Change], touc
     else:
         zone_threats = [t for t in zone_threats if t.target in touched.zones]
     view = view_for(arch, knowledge, touched, reach)
-    scope = narrowed(touched, changes, arch, knowledge, view, previous())
+    scope = narrowed(touched, changes, arch, knowledge, view, previous)
     rest = Affected(components=scope.components, flows=scope.flows)
     if rerun_cost(arch, rest) >= FORK_FROM_COST:
         first, second = split_in_two(arch, rest)
