@@ -170,7 +170,7 @@ def analyse(
         return _analyse(architecture, model_path, rule_dirs, control_files, now, knowledge)
 
 
-# Below this cost (in flows, ~0.4 ms each) a second process costs more than it saves.
+# Below this cost (in flows, ~0.3 ms each) a second process costs more than it saves.
 FORK_FROM_COST = 500
 # Below this size (components and flows) diffing in a second process costs more than it saves.
 FORK_FROM_ELEMENTS = 3000
