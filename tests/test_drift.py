@@ -622,9 +622,12 @@ flows:
     new = [i for i in doc["items"] if i["kind"] == "new-threat"]
     assert {i["element"] for i in new} >= {"partner-portal", "browser-to-portal"}
     score = {c["id"]: c["score"] for c in doc["changes"]}
-    assert score["browser-to-portal"] > score["fraud-to-db"], score
+    # The component and the card-data path behind it outrank the internal flow; an anonymous
+    # browser's call is drafted on the portal that accepts it (FLOW-SPOOF-SOURCE leaves
+    # people's own clients to the API and auth rules), so the browser flow itself ranks low.
+    assert doc["changes"][0]["id"] == "partner-portal", score
     assert score["partner-portal"] > score["fraud-to-db"], score
-    assert doc["changes"][-1]["id"] == "fraud-to-db"
+    assert score["portal-to-db"] > score["fraud-to-db"], score
     assert check(ws).exit_code == 1
 
     record(ws)
